@@ -1,0 +1,51 @@
+"""Renders Asterisk's configuration from the templates beside this file.
+
+Why templates: ports, secrets and the roster change per install and per test instance;
+the dialplan and module list stay reviewable text. Rendering is pure (settings + roster in,
+file name -> text out); ``write_config`` is the only function that touches the disk.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+import jinja2
+
+from agents.roster import RosterAgent
+from hotline.settings import Settings
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+def render_all(settings: Settings, agents: Iterable[RosterAgent], numbers: Iterable[str]) -> dict[str, str]:
+    """Return {file name: text} for every template, e.g. {"pjsip.conf": "..."}."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    context = {
+        "s": settings,
+        "d": settings.instance_dir_in_root,
+        "agents": tuple(agents),
+        "numbers": tuple(sorted(set(numbers))),
+    }
+    return {
+        name[: -len(".j2")]: env.get_template(name).render(context)
+        for name in sorted(p.name for p in TEMPLATES.glob("*.conf.j2"))
+    }
+
+
+def write_config(settings: Settings, files: dict[str, str]) -> Path:
+    """Write rendered files into the instance's etc folder inside the Asterisk root and
+    create the instance's other folders; return the asterisk.conf path as seen inside."""
+    base = settings.instance_dir
+    for sub in ("etc", "run", "log", "spool", "lib", "cache", "sounds", "recordings"):
+        (base / sub).mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        target = base / "etc" / name
+        target.write_text(text)
+        if name == "manager.conf" or name == "pjsip.conf":
+            target.chmod(0o600)
+    return Path(settings.instance_dir_in_root) / "etc" / "asterisk.conf"

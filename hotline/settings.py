@@ -1,0 +1,123 @@
+"""Runtime settings: ports, secrets, paths and service URLs, from the environment.
+
+Why one frozen object: every process (controller, CLI, tests) builds it once in its
+composition root and passes it down, so nothing reads ``os.environ`` deep inside the code
+and a test can run a second, isolated hotline (other ports, other folders) beside a demo.
+Secrets not given in the environment are generated once and kept in ``var/secrets.env``
+(mode 0600), so a fresh install is never left with a default password.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+_SECRET_KEYS = ("HOTLINE_AMI_SECRET", "HOTLINE_SIP_SECRET", "HOTLINE_WEB_TOKEN")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a hotline instance needs to know about its surroundings."""
+
+    instance: str = "main"
+    var_dir: Path = PROJECT_ROOT / "var"
+    asterisk_root: Path = PROJECT_ROOT / "var" / "asterisk-root"
+    sip_port: int = 5060
+    rtp_start: int = 10000
+    rtp_end: int = 10999
+    ami_port: int = 5038
+    agi_host: str = "127.0.0.1"
+    agi_port: int = 4573
+    http_port: int = 8345
+    ami_user: str = "hotline"
+    ami_secret: str = field(default="", repr=False)
+    sip_secret: str = field(default="", repr=False)
+    web_token: str = field(default="", repr=False)
+    trunk_match: str = "127.0.0.1"
+    redis_url: str = ""
+    db_url: str = ""
+    config_dir: Path = PROJECT_ROOT
+    dialled_numbers: tuple[str, ...] = ("12345",)
+
+    @property
+    def instance_dir_in_root(self) -> str:
+        """Where this instance's Asterisk folders live, as seen from inside the root."""
+        return f"/srv/hotline/{self.instance}"
+
+    @property
+    def instance_dir(self) -> Path:
+        """The same folder as seen from the host."""
+        return self.asterisk_root / self.instance_dir_in_root.lstrip("/")
+
+    @property
+    def queue_log(self) -> Path:
+        return self.instance_dir / "log" / "queue_log"
+
+    @property
+    def sounds_dir_in_root(self) -> str:
+        return f"{self.instance_dir_in_root}/sounds"
+
+    @property
+    def recordings_dir(self) -> Path:
+        return self.instance_dir / "recordings"
+
+    @property
+    def database_url(self) -> str:
+        return self.db_url or f"sqlite:///{self.var_dir / (self.instance + '.sqlite3')}"
+
+    def with_overrides(self, **changes: object) -> "Settings":
+        return replace(self, **changes)
+
+
+def load_secrets(var_dir: Path, env: Mapping[str, str]) -> dict[str, str]:
+    """Return the three secrets: from ``env`` when set, else from ``var/secrets.env``,
+    generating and persisting the missing ones."""
+    path = var_dir / "secrets.env"
+    stored = _read_env_file(path)
+    missing = [k for k in _SECRET_KEYS if not env.get(k) and not stored.get(k)]
+    if missing:
+        for key in missing:
+            stored[key] = secrets.token_urlsafe(18)
+        var_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(f"{k}={v}\n" for k, v in sorted(stored.items())))
+        path.chmod(0o600)
+    return {k: env.get(k) or stored[k] for k in _SECRET_KEYS}
+
+
+def _read_env_file(path: Path) -> dict[str, str]:
+    if not path.exists():
+        return {}
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+    return {k.strip(): v.strip() for k, v in pairs}
+
+
+def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Build settings from environment variables (``HOTLINE_*``, ``REDIS_URL``)."""
+    env = dict(os.environ if env is None else env)
+    base = Settings()
+    var_dir = Path(env.get("HOTLINE_VAR_DIR", base.var_dir))
+    secrets_ = load_secrets(var_dir, env)
+    values: dict[str, object] = dict(
+        instance=env.get("HOTLINE_INSTANCE", base.instance),
+        var_dir=var_dir,
+        asterisk_root=Path(env.get("HOTLINE_ASTERISK_ROOT", base.asterisk_root)),
+        sip_port=int(env.get("HOTLINE_SIP_PORT", base.sip_port)),
+        rtp_start=int(env.get("HOTLINE_RTP_START", base.rtp_start)),
+        rtp_end=int(env.get("HOTLINE_RTP_END", base.rtp_end)),
+        ami_port=int(env.get("HOTLINE_AMI_PORT", base.ami_port)),
+        agi_port=int(env.get("HOTLINE_AGI_PORT", base.agi_port)),
+        http_port=int(env.get("HOTLINE_HTTP_PORT", base.http_port)),
+        ami_secret=secrets_["HOTLINE_AMI_SECRET"],
+        sip_secret=secrets_["HOTLINE_SIP_SECRET"],
+        web_token=secrets_["HOTLINE_WEB_TOKEN"],
+        trunk_match=env.get("HOTLINE_TRUNK_MATCH", base.trunk_match),
+        redis_url=env.get("REDIS_URL", ""),
+        db_url=env.get("HOTLINE_DB_URL", ""),
+        config_dir=Path(env.get("HOTLINE_CONFIG_DIR", base.config_dir)),
+    )
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]

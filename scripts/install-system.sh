@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the hotline needs on the host, only those that are missing.
+# Idempotent: a second run installs nothing and takes a second.
+set -euo pipefail
+
+PACKAGES=(
+  debootstrap      # builds the Asterisk 22 root (Debian sid) beside the host
+  sip-tester       # SIPp: real SIP callers and agents for tests, demo and benchmarks
+  redis-server     # live state shared by controllers
+  espeak-ng        # placeholder IVR prompts in every language
+  sox ffmpeg       # audio conversion behind pydub
+  python3-venv
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "system packages: all present"
+  exit 0
+fi
+echo "system packages: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
