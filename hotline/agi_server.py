@@ -1,0 +1,146 @@
+"""FastAGI server: panoramisk's route table, with a hardened connection handler.
+
+panoramisk 1.4's handler loops forever when a peer closes before the blank line that ends
+the headers, and reads ``HANGUP`` notices as command results. This subclass keeps its
+``add_route`` API but reads the headers with a size and time limit and hands each route an
+``AgiChannel`` whose commands are parsed by hotline.agi_protocol.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Awaitable, Callable
+
+from panoramisk.fast_agi import Application
+
+from hotline.agi_protocol import (HANGUP_NOTICE, MAX_HEADER_BYTES, AgiProtocolError, AgiResult,
+                                  build, parse_headers, parse_result)
+
+log = logging.getLogger(__name__)
+
+
+class ChannelGone(Exception):
+    """The caller hung up or Asterisk closed the AGI socket; the session must wind up."""
+
+
+class AgiChannel:
+    """One FastAGI connection: send commands, get parsed results, notice hang-ups."""
+
+    def __init__(self, headers: dict[str, str], reader: asyncio.StreamReader,
+                 writer: asyncio.StreamWriter, command_timeout: float = 3600.0) -> None:
+        self.headers = headers
+        self._reader = reader
+        self._writer = writer
+        self._timeout = command_timeout
+        self.hung_up = False
+        self._lock = asyncio.Lock()
+
+    @property
+    def uniqueid(self) -> str:
+        return self.headers.get("agi_uniqueid", "")
+
+    @property
+    def channel(self) -> str:
+        return self.headers.get("agi_channel", "")
+
+    def arg(self, n: int, default: str = "") -> str:
+        return self.headers.get(f"agi_arg_{n}", default)
+
+    async def run(self, command: str, *args: object, allow_dead: bool = False) -> AgiResult:
+        """Send one command and return its result; raise ChannelGone if the call is gone
+        (unless ``allow_dead``: e.g. SET VARIABLE after the caller hung up)."""
+        line = build(command, *args)
+        async with self._lock:
+            try:
+                self._writer.write((line + "\n").encode())
+                await self._writer.drain()
+                result = await asyncio.wait_for(self._read_result(), self._timeout)
+            except (ConnectionError, asyncio.IncompleteReadError) as exc:
+                raise ChannelGone(f"AGI socket closed during {command}") from exc
+        if result.channel_gone:
+            self.hung_up = True
+            if not allow_dead:
+                raise ChannelGone(f"channel hung up during {command}")
+        return result
+
+    async def _read_result(self) -> AgiResult:
+        while True:
+            raw = await self._reader.readline()
+            if not raw:
+                raise ChannelGone("AGI socket closed by Asterisk")
+            text = raw.decode("utf-8", "replace").rstrip("\r\n")
+            if text == HANGUP_NOTICE:
+                self.hung_up = True
+                continue
+            if not text:
+                continue
+            result = parse_result(text)
+            if result.code == 100:  # "100 Trying...": the real result follows
+                continue
+            if result.code == 520:  # usage error: a multi-line explanation ends with 520 End
+                await self._skip_usage()
+            return result
+
+    async def _skip_usage(self) -> None:
+        while True:
+            raw = await self._reader.readline()
+            if not raw or raw.startswith(b"520 End"):
+                return
+
+
+Handler = Callable[[AgiChannel], Awaitable[None]]
+
+
+class FastAgiServer(Application):
+    """Route FastAGI requests by script name to async handlers that take an AgiChannel."""
+
+    header_timeout = 5.0
+
+    def __init__(self) -> None:
+        super().__init__(loop=asyncio.get_running_loop())
+        self._server: asyncio.AbstractServer | None = None
+
+    async def start(self, host: str, port: int) -> None:
+        self._server = await asyncio.start_server(self.handler, host, port, reuse_address=True)
+        log.info("FastAGI listening on %s:%d", host, port)
+
+    async def handler(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await self._serve(reader, writer)
+        except Exception:
+            log.exception("FastAGI connection failed")
+        finally:
+            writer.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            block = await asyncio.wait_for(reader.readuntil(b"\n\n"), self.header_timeout)
+        except asyncio.LimitOverrunError:
+            log.warning("FastAGI headers longer than the limit: connection dropped")
+            return
+        except (asyncio.IncompleteReadError, asyncio.TimeoutError, ConnectionError):
+            log.warning("FastAGI peer closed or stalled before sending its headers")
+            return
+        if len(block) > MAX_HEADER_BYTES:
+            log.warning("FastAGI headers too large (%d bytes): dropped", len(block))
+            return
+        try:
+            headers = parse_headers(block)
+        except AgiProtocolError as exc:
+            log.warning("bad FastAGI request: %s", exc)
+            return
+        script = headers["agi_network_script"].split("?")[0].strip("/")
+        route = self._route.get(script)
+        if route is None:
+            log.error("no FastAGI route for %r", script)
+            return
+        channel = AgiChannel(headers, reader, writer)
+        try:
+            await route(channel)
+        except ChannelGone as exc:
+            log.info("AGI %s on %s ended: %s", script, channel.uniqueid, exc)
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
