@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -59,24 +58,21 @@ def is_running(settings: Settings) -> bool:
         return False
 
 
-def start(settings: Settings, log_path: Path | None = None, wait: float = 30.0) -> subprocess.Popen:
-    """Start Asterisk in the foreground as a child process we own and wait until fully booted."""
-    log_file = open(log_path or settings.var_dir / f"asterisk-{settings.instance}.log", "ab")
-    proc = subprocess.Popen(
-        _command(settings, "-f", "-n", "-q"),
-        stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    log_file.close()
-    wait_fully_booted(settings, proc, wait)
-    return proc
+def start(settings: Settings, wait: float = 30.0) -> int:
+    """Start Asterisk in the foreground as a detached daemon (pid file under var/run) and
+    wait until it is fully booted; return its pid."""
+    from hotline.services import start_daemon
+
+    pid = start_daemon(settings, "asterisk", _command(settings, "-f", "-n", "-q"))
+    wait_fully_booted(settings, pid, wait)
+    return pid
 
 
-def wait_fully_booted(settings: Settings, proc: subprocess.Popen | None, wait: float) -> None:
+def wait_fully_booted(settings: Settings, pid: int | None, wait: float) -> None:
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise AsteriskError(f"Asterisk exited with {proc.returncode}; see var/asterisk-{settings.instance}.log")
+        if pid is not None and not _alive(pid):
+            raise AsteriskError(f"Asterisk exited at start; see {settings.var_dir}/{settings.instance}-asterisk.log")
         try:
             cli(settings, "core waitfullybooted", timeout=5)
             return
@@ -85,16 +81,23 @@ def wait_fully_booted(settings: Settings, proc: subprocess.Popen | None, wait: f
     raise AsteriskError(f"Asterisk did not boot within {wait:.0f} s")
 
 
-def stop(settings: Settings, proc: subprocess.Popen | None = None, timeout: float = 15.0) -> None:
-    """Stop the instance: ask politely over the CLI, then signal the process group."""
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie child counts as gone
+        return os.waitpid(pid, os.WNOHANG) == (0, 0)
+    except ChildProcessError:
+        return True
+
+
+def stop(settings: Settings, timeout: float = 15.0) -> None:
+    """Stop the instance: ask politely over the CLI, then signal the daemon."""
+    from hotline.services import stop_daemon
+
     try:
         cli(settings, "core stop now", timeout=timeout)
     except (AsteriskError, subprocess.TimeoutExpired):
         pass
-    if proc is None:
-        return
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=5)
+    stop_daemon(settings, "asterisk", timeout=timeout)

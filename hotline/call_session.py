@@ -1,0 +1,261 @@
+"""One citizen call, from the AGI request to the stored record.
+
+The FastAGI connection is the call's session: it runs the IVR (a pure engine from ivr/),
+puts the call in the shared queue, holds the caller on music while the router decides,
+rings the agent it is given, and writes the call record. Asterisk executes; this decides.
+When anything here fails unexpectedly, the session returns WITHOUT marking the call done,
+so the dialplan's app_queue fallback still serves the citizen: no call is lost to a bug.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import ivr
+from hotline.agi_server import AgiChannel, ChannelGone
+from hotline.live_state import QueuedCall
+from hotline.records import CallEvent, CallRecord
+
+if TYPE_CHECKING:
+    from hotline.controller import Services
+
+log = logging.getLogger(__name__)
+DIGITS = "0123456789*#"
+HEARTBEAT = 2.0
+
+
+@dataclass
+class CallTrack:
+    """Mutable per-call facts that AMI events fill in while the AGI session waits."""
+
+    call_id: str
+    hangup: asyncio.Event = field(default_factory=asyncio.Event)
+    assignment: "asyncio.Queue[str]" = field(default_factory=asyncio.Queue)
+    answered_at: float | None = None
+    agent_channel: str = ""
+
+
+class CallSession:
+    def __init__(self, services: "Services", channel: AgiChannel) -> None:
+        self.sv = services
+        self.ch = channel
+        self.call_id = channel.uniqueid
+        self.track = CallTrack(self.call_id)
+        self.events: list[CallEvent] = []
+        self.record = CallRecord(
+            call_id=self.call_id, caller=channel.headers.get("agi_callerid", "unknown"),
+            dnis=channel.arg(1) or channel.headers.get("agi_dnid", ""), arrived_at=self.now(),
+        )
+        self.agent_id = ""
+
+    def now(self) -> float:
+        return self.sv.clock()
+
+    def event(self, kind: str, **data: Any) -> None:
+        self.events.append(CallEvent(self.call_id, self.now(), kind, data))
+
+    # -- the whole call ---------------------------------------------------------------
+    async def run(self) -> None:
+        self.sv.tracks[self.call_id] = self.track
+        self.event("arrived", caller=self.record.caller, dnis=self.record.dnis)
+        completed = False
+        try:
+            await self.ch.run("ANSWER")
+            action = await self._run_ivr()
+            await self._act(action)
+            completed = True
+        except ChannelGone:
+            completed = True
+            self._caller_left()
+        except Exception:
+            log.exception("call %s: session failed; the dialplan fallback takes the call", self.call_id)
+            self.event("controller_error")
+            self.record = self.record.but(outcome="fallback")
+        finally:
+            await self._wind_up(completed)
+
+    async def _act(self, action: Any) -> None:
+        if isinstance(action, ivr.Queue):
+            await self._queue_and_connect(action)
+        elif isinstance(action, ivr.PlayAndHangup):
+            await self._play(action.prompts, action.language)
+            self.record = self.record.but(outcome="ivr_end", ended_at=self.now())
+        elif isinstance(action, ivr.CallerHungUp):
+            raise ChannelGone("caller hung up in the IVR")
+        else:
+            # Agency transfer and surveys as entry actions are served by a person for now.
+            log.warning("call %s: action %r not available, routing to a person", self.call_id, action)
+            await self._queue_and_connect(ivr.Queue("main", frozenset(), self.record.language or "zh"))
+
+    # -- IVR ----------------------------------------------------------------------------
+    async def _run_ivr(self) -> Any:
+        flow = ivr.flow_for_dnis(self.sv.flows, self.record.dnis)
+        repeat = await self.sv.repeat_calls(self.record.caller, self.now())
+        flags = await self.sv.flags()
+        attrs = {"dnis": self.record.dnis, "caller": self.record.caller, "repeat_calls": str(repeat), **flags}
+        self.record = self.record.but(repeat_calls=repeat)
+        run = ivr.IvrRun(flow, attrs)
+        instruction = run.start()
+        try:
+            while not isinstance(instruction, ivr.Finished):
+                instruction = run.feed(await self._execute(instruction))
+        finally:
+            self.record = self.record.but(
+                ivr_path=tuple(step.to_dict() for step in run.path),
+                language=run.attrs.get("language", self.record.language),
+                attrs={k: v for k, v in run.attrs.items() if k not in ("caller",)},
+            )
+        return instruction.action
+
+    async def _execute(self, instruction: Any) -> Any:
+        try:
+            if isinstance(instruction, ivr.Play):
+                await self._play(instruction.prompts, instruction.language)
+                return ivr.Played()
+            return await self._collect(instruction)
+        except ChannelGone:
+            self.track.hangup.set()
+            return ivr.HungUp()
+
+    async def _play(self, prompts: tuple[str, ...], language: str) -> None:
+        for name in prompts:
+            await self.ch.run("STREAM FILE", self.sv.prompt_path(name, language), "")
+
+    async def _collect(self, c: Any) -> Any:
+        """Play the prompts with barge-in, then wait for the rest of the digits."""
+        digits = ""
+        for name in c.prompts[:-1]:
+            result = await self.ch.run("STREAM FILE", self.sv.prompt_path(name, c.language), DIGITS)
+            if result.digit:
+                digits = result.digit
+                break
+        if not digits and c.prompts:
+            result = await self.ch.run("STREAM FILE", self.sv.prompt_path(c.prompts[-1], c.language), DIGITS)
+            digits = result.digit
+        while len(digits) < c.max_digits and (not c.terminator or not digits.endswith(c.terminator)):
+            result = await self.ch.run("WAIT FOR DIGIT", int(c.timeout * 1000))
+            if not result.digit:
+                break
+            digits += result.digit
+        if c.terminator and digits.endswith(c.terminator):
+            digits = digits[: -len(c.terminator)]
+        return ivr.DigitsEntered(digits) if digits else ivr.TimedOut()
+
+    # -- queue, offer, talk -------------------------------------------------------------
+    async def _queue_and_connect(self, action: Any) -> None:
+        policy = self.sv.queues[action.queue]
+        queued_at = self.now()
+        self.record = self.record.but(queue=action.queue, language=action.language,
+                                      skills=",".join(sorted(action.skills)),
+                                      priority=action.priority, queued_at=queued_at)
+        call = QueuedCall(call_id=self.call_id, owner=self.sv.controller_id, queue=action.queue,
+                          arrived_at=queued_at, language=action.language, skills=action.skills,
+                          priority=action.priority + self._repeat_priority(), caller=self.record.caller)
+        self.event("queued", queue=action.queue, language=action.language, skills=sorted(action.skills))
+        await self.sv.live.enqueue(call)
+        await self.ch.run("SET MUSIC", "on", "default")
+        while True:
+            agent_id = await self._wait_for_agent()
+            if await self._offer(agent_id, policy):
+                return
+
+    def _repeat_priority(self) -> int:
+        """Callers who called often recently get a small head start (not a jump to the front)."""
+        return 1 if self.record.repeat_calls >= self.sv.repeat_threshold else 0
+
+    async def _wait_for_agent(self) -> str:
+        while True:
+            getter = asyncio.ensure_future(self.track.assignment.get())
+            hangup = asyncio.ensure_future(self.track.hangup.wait())
+            done, _ = await asyncio.wait({getter, hangup}, timeout=HEARTBEAT, return_when=asyncio.FIRST_COMPLETED)
+            for f in (getter, hangup):
+                if f not in done:
+                    f.cancel()
+            if getter in done:
+                return getter.result()
+            if hangup in done:
+                raise ChannelGone("caller hung up while waiting")
+            await self.ch.run("CHANNEL STATUS")  # heartbeat: raises ChannelGone if the caller left
+
+    async def _offer(self, agent_id: str, policy: Any) -> bool:
+        """Ring the agent; True when the call ended after being answered, False to wait again."""
+        self.agent_id = agent_id
+        self.track.answered_at = None
+        self.event("offered", agent=agent_id, waited=round(self.now() - (self.record.queued_at or 0), 3))
+        await self.sv.agent_ringing(agent_id, self.call_id)
+        status = await self._dial(agent_id, policy)
+        if self.track.answered_at is not None:
+            await self.sv.agent_call_ended(agent_id, self.record.queue, self.track.answered_at, self.now())
+            return True
+        if status == "CANCEL" or self.ch.hung_up:
+            await self.sv.agent_released(agent_id)
+            self.agent_id = ""
+            raise ChannelGone("caller hung up while the agent was ringing")
+        self.event("rona", agent=agent_id, status=status)
+        await self.sv.agent_missed(agent_id, self.record.queue)
+        self.agent_id = ""
+        await self.sv.live.requeue(self.call_id, excluded_agent=agent_id)
+        await self.ch.run("SET MUSIC", "on", "default")
+        return False
+
+    async def _dial(self, agent_id: str, policy: Any) -> str:
+        await self.ch.run("SET MUSIC", "off")
+        recording = self.sv.recording_path(self.call_id)
+        await self.ch.run("EXEC", "MixMonitor", f"{recording},b")
+        self.record = self.record.but(recording=recording)
+        try:
+            await self.ch.run("EXEC", "Dial", f"PJSIP/{agent_id},{int(policy.ring_timeout)},m")
+        except ChannelGone:
+            return "CANCEL" if self.track.answered_at is None else "ANSWER"
+        status = (await self.ch.run("GET VARIABLE", "DIALSTATUS", allow_dead=True)).data
+        if status == "ANSWER" and self.track.answered_at is None:
+            answered = await self.ch.run("GET VARIABLE", "ANSWEREDTIME_MS", allow_dead=True)
+            ms = float(answered.data) if answered.data.replace(".", "", 1).isdigit() else 0.0
+            self.track.answered_at = self.now() - ms / 1000.0
+        return status
+
+    def on_answered(self, at: float, agent_channel: str) -> None:
+        """Called by the AMI event handler when the agent picks up (DialEnd ANSWER)."""
+        self.track.answered_at = at
+        self.track.agent_channel = agent_channel
+
+    # -- end ----------------------------------------------------------------------------
+    def _caller_left(self) -> None:
+        now = self.now()
+        if self.track.answered_at is not None:
+            outcome = "answered"
+        elif self.record.queued_at is not None:
+            outcome = "abandoned"
+        else:
+            outcome = "ivr_hangup"
+        self.record = self.record.but(outcome=outcome, ended_at=self.record.ended_at or now)
+
+    async def _wind_up(self, completed: bool) -> None:
+        now = self.now()
+        if self.track.answered_at is not None:
+            self.record = self.record.but(outcome="answered", answered_at=self.track.answered_at,
+                                          agent_id=self.agent_id or self.record.agent_id)
+            self.event("answered", agent=self.record.agent_id, at=self.track.answered_at)
+        if self.record.outcome == "in_progress":
+            self.record = self.record.but(outcome="abandoned" if self.record.queued_at else "ivr_end")
+        self.record = self.record.but(ended_at=self.record.ended_at or now)
+        self.event("ended", outcome=self.record.outcome)
+        self.sv.tracks.pop(self.call_id, None)
+        try:
+            await self.sv.live.remove_call(self.call_id)
+            if self.agent_id and self.track.answered_at is None:
+                await self.sv.agent_released(self.agent_id)
+        except Exception:
+            log.exception("call %s: live state clean-up failed", self.call_id)
+        if completed:
+            await self._mark_done()
+            await self.sv.writer.write(self.record, self.events)
+
+    async def _mark_done(self) -> None:
+        try:
+            await self.ch.run("SET VARIABLE", "HOTLINE_DONE", "1", allow_dead=True)
+        except ChannelGone:
+            pass

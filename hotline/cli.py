@@ -1,0 +1,205 @@
+"""The ``hotline`` command: bring the hotline up and down, place demo calls, inspect state.
+
+    hotline up          start Redis (if needed), Asterisk, the controller and demo agents
+    hotline down        stop what ``up`` started
+    hotline status      processes, agents and the latest calls
+    hotline call        place a demo citizen call with SIPp and print its record
+    hotline controller  run the controller in the foreground (what ``up`` daemonises)
+    hotline prompts     generate placeholder IVR prompts for every language
+    hotline render      render the Asterisk configuration only
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from hotline import asterisk_process, services
+from hotline.settings import Settings, from_env
+
+log = logging.getLogger("hotline")
+DEMO_MEDIA_BASE = 16000
+
+
+def _settings() -> Settings:
+    settings = from_env()
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    return settings
+
+
+def prepare(settings: Settings) -> tuple[dict[str, Any], list[str]]:
+    """Validate the configuration, render Asterisk's, and install the prompts; return the
+    roster and the dialled numbers."""
+    import ivr
+    from hotline.controller import dialled_numbers, load_config
+
+    roster, _queues, flows = load_config(settings)
+    numbers = dialled_numbers(flows)
+    asterisk_process.configure(settings, roster.values(), numbers)
+    sounds = settings.config_dir / "ivr" / "sounds"
+    ivr.prompts.generate_placeholders(flows, sounds)
+    target = settings.instance_dir / "sounds"
+    shutil.copytree(sounds, target, dirs_exist_ok=True)
+    return roster, numbers
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    settings = _settings()
+    redis_url = services.ensure_redis(settings)
+    settings = settings.with_overrides(redis_url=redis_url)
+    roster, numbers = prepare(settings)
+    if asterisk_process.is_running(settings):
+        asterisk_process.cli(settings, "core reload")
+    else:
+        asterisk_process.start(settings)
+    services.start_daemon(settings, "controller", services.controller_argv(), env=services.settings_env(settings))
+    if not services.wait_port(settings.agi_port, 20):
+        print(f"controller did not start: see {settings.var_dir}/{settings.instance}-controller.log", file=sys.stderr)
+        return 1
+    started = start_demo_agents(settings, roster.values()) if not args.no_agents else []
+    print(f"""hotline is up (instance {settings.instance})
+  dial:        {', '.join(numbers)} at sip:12345@127.0.0.1:{settings.sip_port} (trunk: from {settings.trunk_match})
+  agents:      {len(roster)} in agents/roster.yaml; demo SIPp phones for {', '.join(started) or 'none'}
+  AMI:         127.0.0.1:{settings.ami_port} user {settings.ami_user} (secret in var/secrets.env)
+  FastAGI:     {settings.agi_host}:{settings.agi_port}
+  Redis:       {redis_url}
+  database:    {settings.database_url}
+  logs:        {settings.var_dir}/{settings.instance}-*.log
+  demo call:   make call   (or: .venv/bin/hotline call --digits 1)
+  status:      .venv/bin/hotline status""")
+    return 0
+
+
+def start_demo_agents(settings: Settings, roster: Any) -> list[str]:
+    """One SIPp phone per roster agent whose fixed contact is on this machine."""
+    from hotline.sipp import sipp_binary
+
+    started = []
+    for i, agent in enumerate(roster):
+        if not agent.contact or "@127.0.0.1:" not in agent.contact:
+            continue
+        port = agent.contact.rsplit(":", 1)[1]
+        scenario_dir = settings.var_dir / "demo-agents"
+        scenario_dir.mkdir(parents=True, exist_ok=True)
+        from hotline.sipp import _render
+
+        xml = scenario_dir / f"agent-{agent.agent_id}.xml"
+        xml.write_text(_render("agent.xml.j2", answer=True, ring_ms=800))
+        services.start_daemon(settings, f"agent-{agent.agent_id}", [
+            sipp_binary(), "-sf", str(xml), "-i", "127.0.0.1", "-p", port, "-mi", "127.0.0.1",
+            "-mp", str(DEMO_MEDIA_BASE + 10 * i), "-nostdin"])
+        started.append(agent.agent_id)
+    return started
+
+
+def cmd_down(_args: argparse.Namespace) -> int:
+    settings = _settings()
+    for pid in sorted(settings.var_dir.joinpath("run").glob(f"{settings.instance}-agent-*.pid")):
+        services.stop_daemon(settings, pid.stem[len(settings.instance) + 1:])
+    services.stop_daemon(settings, "controller")
+    asterisk_process.stop(settings)
+    print("hotline is down (Redis and PostgreSQL, if shared, are left running)")
+    return 0
+
+
+def cmd_controller(args: argparse.Namespace) -> int:
+    from hotline.controller import serve
+
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("panoramisk").setLevel(logging.WARNING)
+    settings = _settings()
+    if not settings.redis_url:
+        settings = settings.with_overrides(redis_url=services.ensure_redis(settings))
+    asyncio.run(serve(settings))
+    return 0
+
+
+def cmd_call(args: argparse.Namespace) -> int:
+    from hotline.sipp import start_caller
+    from hotline.store import CallStore, make_engine
+
+    settings = _settings()
+    caller = args.caller or f"1390000{int(time.time()) % 10000:04d}"
+    peer = start_caller(settings.sip_port, caller, dnis=args.dnis, digits=args.digits, hold_ms=args.hold * 1000)
+    code = peer.wait(timeout=args.hold + 90)
+    print(f"SIPp caller {caller} -> {args.dnis} digits {args.digits!r}: exit {code}")
+    if code != 0:
+        print(peer.errors() or peer.output())
+    store = CallStore(make_engine(settings.database_url))
+    for _ in range(50):
+        rows = [r for r in store.recent(20) if r["caller"] == caller]
+        if rows:
+            print(json.dumps(rows[0], default=str, indent=2, ensure_ascii=False))
+            return code
+        time.sleep(0.2)
+    print("no call record yet (is the controller up? see var/*-controller.log)")
+    return 1
+
+
+def cmd_status(_args: argparse.Namespace) -> int:
+    import redis
+
+    from hotline.store import CallStore, make_engine
+
+    settings = _settings()
+    print("asterisk:  ", "running" if asterisk_process.is_running(settings) else "stopped")
+    print("controller:", "running" if services.daemon_alive(settings, "controller") else "stopped")
+    r = redis.Redis.from_url(settings.redis_url or services.DEFAULT_REDIS_URL, decode_responses=True)
+    prefix = f"hl:{settings.instance}:"
+    for agent_id in sorted(r.smembers(prefix + "agents")):
+        h = r.hgetall(f"{prefix}agent:{agent_id}")
+        print(f"  agent {agent_id}: {h.get('state')} calls={h.get('calls_taken')} misses={h.get('misses')}")
+    print("waiting calls:", r.scard(prefix + "waiting"))
+    for row in CallStore(make_engine(settings.database_url)).recent(10):
+        print(f"  {row['arrived_at']:%H:%M:%S} {row['caller']:>14} {row['outcome']:<10} agent={row['agent_id'] or '-':<5}"
+              f" wait={row['wait_seconds'] if row['wait_seconds'] is not None else '-'}")
+    return 0
+
+
+def cmd_prompts(_args: argparse.Namespace) -> int:
+    settings = _settings()
+    prepare(settings)
+    print(f"prompts ready in {settings.config_dir / 'ivr' / 'sounds'}")
+    return 0
+
+
+def cmd_render(_args: argparse.Namespace) -> int:
+    settings = _settings()
+    prepare(settings)
+    print(f"rendered into {settings.instance_dir / 'etc'}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="hotline", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="start the hotline")
+    up.add_argument("--no-agents", action="store_true", help="do not start demo SIPp agents")
+    up.set_defaults(func=cmd_up)
+    sub.add_parser("down", help="stop the hotline").set_defaults(func=cmd_down)
+    sub.add_parser("status", help="show processes, agents, calls").set_defaults(func=cmd_status)
+    call = sub.add_parser("call", help="place a demo call with SIPp")
+    call.add_argument("--caller", default="", help="citizen number (default: a fresh one)")
+    call.add_argument("--dnis", default="12345", help="dialled number")
+    call.add_argument("--digits", default="", help="DTMF to send after the greeting starts")
+    call.add_argument("--hold", type=int, default=5, help="seconds to stay on the line")
+    call.set_defaults(func=cmd_call)
+    ctl = sub.add_parser("controller", help="run the controller in the foreground")
+    ctl.add_argument("-v", "--verbose", action="store_true")
+    ctl.set_defaults(func=cmd_controller)
+    sub.add_parser("prompts", help="generate IVR prompts").set_defaults(func=cmd_prompts)
+    sub.add_parser("render", help="render Asterisk configuration").set_defaults(func=cmd_render)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

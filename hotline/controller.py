@@ -1,0 +1,268 @@
+"""The controller process: the one composition root that wires everything together.
+
+Nothing connects at import time. ``Controller.start`` opens Redis and the database, loads
+and validates the configuration files, starts the FastAGI server, the AMI client, the
+Redis listener and the router; ``stop`` undoes it. Every background task belongs to one
+TaskOwner, so failures are logged and shutdown cancels them all.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from redis.asyncio import Redis
+
+import ivr
+from acd import QueuePolicy
+from agents.roster import RosterAgent, load_roster
+from hotline import queue_log
+from hotline.agent_desk import AgentDesk
+from hotline.agi_server import AgiChannel, FastAgiServer
+from hotline.ami import AmiClient
+from hotline.ami_events import AmiEvent, DialEnd, Hangup
+from hotline.call_session import CallSession, CallTrack
+from hotline.live_state import LiveState, parse_assignment
+from hotline.router_service import RouterService
+from hotline.settings import Settings
+from hotline.store import CallStore, RecordWriter, make_engine, migrate
+from hotline.tasks import TaskOwner
+from queues.config import load_queues
+
+log = logging.getLogger(__name__)
+REPEAT_WINDOW_DAYS = 30
+
+
+@dataclass
+class Services:
+    """What a call session and the router need, built once by the controller."""
+
+    settings: Settings
+    controller_id: str
+    clock: Callable[[], float]
+    roster: Mapping[str, RosterAgent]
+    queues: Mapping[str, QueuePolicy]
+    flows: Mapping[str, Any]
+    live: LiveState
+    store: CallStore
+    writer: RecordWriter
+    desk: AgentDesk
+    tasks: TaskOwner
+    tracks: dict[str, CallTrack] = field(default_factory=dict)
+    repeat_threshold: int = 3
+
+    async def repeat_calls(self, caller: str, now: float) -> int:
+        try:
+            return await asyncio.to_thread(self.store.count_calls_from, caller, now - REPEAT_WINDOW_DAYS * 86400)
+        except Exception:
+            log.warning("repeat-caller count unavailable (database down?): assuming 0")
+            return 0
+
+    async def flags(self) -> dict[str, str]:
+        try:
+            return await self.live.flags()
+        except Exception:
+            return {}
+
+    def prompt_path(self, name: str, language: str) -> str:
+        """The file Asterisk should play, as seen inside the Asterisk root, without extension."""
+        host = ivr.prompts.resolve(name, language, self.settings.instance_dir / "sounds")
+        root = str(self.settings.asterisk_root)
+        return host[len(root):] if host.startswith(root) else host
+
+    def recording_path(self, call_id: str) -> str:
+        return f"{self.settings.instance_dir_in_root}/recordings/{call_id}.wav"
+
+    # Agent state changes, delegated to the desk (which owns the state machine).
+    async def agent_ringing(self, agent_id: str, call_id: str) -> None:
+        await self.desk.ringing(agent_id, call_id)
+
+    async def agent_call_ended(self, agent_id: str, queue: str, answered_at: float, now: float) -> None:
+        await self.desk.call_ended(agent_id, self.queues[queue], answered_at)
+
+    async def agent_released(self, agent_id: str) -> None:
+        await self.desk.released(agent_id)
+
+    async def agent_missed(self, agent_id: str, queue: str) -> None:
+        await self.desk.missed(agent_id, self.queues[queue])
+
+
+def load_config(settings: Settings) -> tuple[dict[str, RosterAgent], dict[str, QueuePolicy], dict[str, Any]]:
+    """Load and validate roster, queues and IVR flows; raise with a clear message."""
+    base = settings.config_dir
+    roster = {a.agent_id: a for a in load_roster(base / "agents" / "roster.yaml")}
+    queues = load_queues(base / "queues" / "queues.yaml")
+    flows = ivr.load_flows(base / "ivr" / "flows")
+    for flow in flows.values():
+        for target in ivr.queues_of(flow):
+            if target not in queues:
+                raise ValueError(f"IVR flow {flow.name} routes to unknown queue {target!r}")
+    return roster, queues, flows
+
+
+def dialled_numbers(flows: Mapping[str, Any]) -> list[str]:
+    return sorted({n for f in flows.values() for n in ivr.numbers_of(f)})
+
+
+class Controller:
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.tasks = TaskOwner("controller")
+        self.controller_id = f"{socket.gethostname()}-{settings.instance}-{os.getpid()}"
+        self.sv: Services | None = None
+        self.agi: FastAgiServer | None = None
+        self.ami: AmiClient | None = None
+        self.router: RouterService | None = None
+        self.redis: Redis | None = None
+        self.stopped = asyncio.Event()
+
+    async def start(self) -> None:
+        s = self.settings
+        roster, queues, flows = load_config(s)
+        self.redis = Redis.from_url(s.redis_url or "redis://127.0.0.1:6379/0", decode_responses=True)
+        await self.redis.ping()
+        live = LiveState(self.redis, prefix=f"hl:{s.instance}:")
+        engine = make_engine(s.database_url)
+        await asyncio.to_thread(migrate, engine)
+        store = CallStore(engine)
+        writer = RecordWriter(store, s.var_dir / f"spool-{s.instance}.jsonl")
+        desk = AgentDesk(live, self.clock)
+        self.sv = Services(s, self.controller_id, self.clock, roster, queues, flows, live, store,
+                           writer, desk, self.tasks)
+        await desk.log_in_roster(roster.values())
+        self.router = RouterService(self.sv)
+        self.agi = FastAgiServer()
+        self.agi.add_route("call", self._on_call)
+        await self.agi.start(s.agi_host, s.agi_port)
+        self.ami = AmiClient(s, self._on_ami_event, self._on_ami_login, self.tasks)
+        await self.ami.start()
+        self.tasks.spawn(self._listen(), "redis-listener")
+        self.tasks.spawn(self.router.run(), "router")
+        self.tasks.spawn(self._housekeeping(), "housekeeping")
+        log.info("controller %s up: FastAGI %s:%d, AMI 127.0.0.1:%d, db %s",
+                 self.controller_id, s.agi_host, s.agi_port, s.ami_port, engine.url.render_as_string())
+
+    async def stop(self) -> None:
+        if self.agi:
+            await self.agi.close()
+        if self.ami:
+            await self.ami.close()
+        await self.tasks.close()
+        if self.redis:
+            await self.redis.aclose()
+        self.stopped.set()
+
+    # -- calls ------------------------------------------------------------------------
+    async def _on_call(self, channel: AgiChannel) -> None:
+        assert self.sv is not None
+        await CallSession(self.sv, channel).run()
+
+    # -- AMI ----------------------------------------------------------------------------
+    def _on_ami_event(self, event: AmiEvent) -> None:
+        assert self.sv is not None
+        if isinstance(event, Hangup):
+            track = self.sv.tracks.get(event.uniqueid)
+            if track is not None:
+                track.hangup.set()
+        elif isinstance(event, DialEnd) and event.status == "ANSWER":
+            track = self.sv.tracks.get(event.uniqueid)
+            if track is not None:
+                track.answered_at = self.clock()
+                track.agent_channel = event.dest_channel
+                agent_id = event.dest_channel.split("/", 1)[-1].rsplit("-", 1)[0]
+                self.tasks.spawn(self.sv.desk.answered(agent_id), f"answered-{agent_id}")
+
+    async def _on_ami_login(self) -> None:
+        """After every (re)login: drop calls whose channel vanished, reconcile the fallback."""
+        assert self.sv is not None and self.ami is not None
+        try:
+            alive = {c.uniqueid for c in await self.ami.channels()}
+        except Exception as exc:
+            log.warning("resync after AMI login failed: %s", exc)
+            return
+        for call_id, track in list(self.sv.tracks.items()):
+            if call_id not in alive:
+                track.hangup.set()
+        await self.reconcile_fallback()
+
+    async def reconcile_fallback(self) -> int:
+        """Store the calls app_queue served while we were away (from queue_log)."""
+        assert self.sv is not None
+        path = self.settings.queue_log
+        if not path.exists():
+            return 0
+        records = queue_log.fold(path.read_text(errors="replace").splitlines())
+        known = await asyncio.to_thread(self.sv.store.known_ids, records.keys())
+        fresh = [r for cid, r in records.items() if cid not in known]
+        for record in fresh:
+            await self.sv.writer.write(record, [])
+        if fresh:
+            log.info("reconciled %d call(s) served by the fallback queue", len(fresh))
+        return len(fresh)
+
+    # -- Redis ----------------------------------------------------------------------------
+    async def _listen(self) -> None:
+        assert self.sv is not None and self.redis is not None and self.router is not None
+        while True:
+            try:
+                async with self.redis.pubsub() as pubsub:
+                    await pubsub.subscribe(self.sv.live.changed_channel, self.sv.live.owner_channel(self.controller_id))
+                    async for message in pubsub.listen():
+                        self._on_redis_message(message)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.error("Redis subscription lost (%s); retrying in 1 s", exc)
+                await asyncio.sleep(1)
+
+    def _on_redis_message(self, message: dict[str, Any]) -> None:
+        assert self.sv is not None and self.router is not None
+        if message.get("type") != "message":
+            return
+        if message["channel"] == self.sv.live.changed_channel:
+            self.router.wake.set()
+            return
+        parsed = parse_assignment(message["data"])
+        if parsed is None:
+            return
+        call_id, agent_id = parsed
+        track = self.sv.tracks.get(call_id)
+        if track is None:
+            self.tasks.spawn(self._orphan_assignment(call_id, agent_id), f"orphan-{call_id}")
+        else:
+            track.assignment.put_nowait(agent_id)
+
+    async def _orphan_assignment(self, call_id: str, agent_id: str) -> None:
+        assert self.sv is not None
+        await self.sv.live.remove_call(call_id)
+        await self.sv.desk.released(agent_id)
+
+    async def _housekeeping(self) -> None:
+        assert self.sv is not None
+        while True:
+            await asyncio.sleep(15)
+            try:
+                await self.sv.writer.replay()
+                await self.reconcile_fallback()
+            except Exception:
+                log.exception("housekeeping failed")
+
+
+async def serve(settings: Settings) -> None:
+    """Run a controller until SIGINT/SIGTERM."""
+    controller = Controller(settings)
+    await controller.start()
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("controller stopping")
+    await controller.stop()

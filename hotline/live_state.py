@@ -1,0 +1,241 @@
+"""Live state shared by every controller, in Redis: agents, waiting calls, the leader lock.
+
+Why Redis: two controllers (or one restarted) must see the same queues and agents, and an
+agent must never be rung for two calls. The only write that races is the router's claim of
+(call, agent); it is one Lua script, so Redis runs it atomically: the agent must still be
+free and the call still waiting, or nothing changes. Other agent updates are optimistic
+transactions (WATCH/MULTI) around the pure state machine in agents/state.py.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from redis.asyncio import Redis
+from redis.exceptions import WatchError
+
+from agents.state import AgentRecord
+
+log = logging.getLogger(__name__)
+
+# KEYS: agent hash, call hash, waiting set. ARGV: call id, agent id, now.
+# The agent is free when available, or in wrap-up that has ended (wrap_until <= now).
+CLAIM_LUA = """
+local st = redis.call('HGET', KEYS[1], 'state')
+local free = (st == 'available')
+if st == 'wrap_up' then
+  local wu = tonumber(redis.call('HGET', KEYS[1], 'wrap_until') or '0') or 0
+  free = wu <= tonumber(ARGV[3])
+end
+if not free then return 0 end
+if redis.call('HGET', KEYS[2], 'state') ~= 'waiting' then return -1 end
+redis.call('HSET', KEYS[1], 'state', 'reserved', 'call_id', ARGV[1], 'since', ARGV[3])
+redis.call('HSET', KEYS[2], 'state', 'offered', 'agent', ARGV[2], 'offered_at', ARGV[3])
+redis.call('SREM', KEYS[3], ARGV[1])
+return 1
+"""
+
+# KEYS: leader key. ARGV: controller id, ttl ms. Take the lock if free, extend it if ours.
+LEAD_LUA = """
+local cur = redis.call('GET', KEYS[1])
+if cur == false or cur == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""
+
+
+@dataclass(frozen=True)
+class QueuedCall:
+    """A call in the shared queue, as stored in Redis."""
+
+    call_id: str
+    owner: str
+    queue: str
+    arrived_at: float
+    language: str = "zh"
+    skills: frozenset[str] = frozenset()
+    priority: int = 0
+    excluded: frozenset[str] = frozenset()
+    state: str = "waiting"
+    agent: str = ""
+    caller: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def to_hash(self) -> dict[str, str]:
+        return {
+            "call_id": self.call_id, "owner": self.owner, "queue": self.queue,
+            "arrived_at": repr(self.arrived_at), "language": self.language,
+            "skills": ",".join(sorted(self.skills)), "priority": str(self.priority),
+            "excluded": ",".join(sorted(self.excluded)), "state": self.state, "agent": self.agent,
+            "caller": self.caller, "extra": json.dumps(self.extra),
+        }
+
+    @classmethod
+    def from_hash(cls, h: dict[str, str]) -> "QueuedCall":
+        split = lambda v: frozenset(x for x in (v or "").split(",") if x)  # noqa: E731
+        return cls(
+            call_id=h["call_id"], owner=h.get("owner", ""), queue=h.get("queue", "main"),
+            arrived_at=float(h.get("arrived_at", "0")), language=h.get("language", "zh"),
+            skills=split(h.get("skills")), priority=int(h.get("priority", "0")),
+            excluded=split(h.get("excluded")), state=h.get("state", "waiting"),
+            agent=h.get("agent", ""), caller=h.get("caller", ""),
+            extra=json.loads(h.get("extra") or "{}"),
+        )
+
+
+class LiveState:
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self.redis = redis
+        self.p = prefix
+        self._claim = redis.register_script(CLAIM_LUA)
+        self._lead = redis.register_script(LEAD_LUA)
+
+    # -- keys ---------------------------------------------------------------------------
+    def agent_key(self, agent_id: str) -> str:
+        return f"{self.p}agent:{agent_id}"
+
+    def call_key(self, call_id: str) -> str:
+        return f"{self.p}call:{call_id}"
+
+    @property
+    def waiting_key(self) -> str:
+        return f"{self.p}waiting"
+
+    @property
+    def changed_channel(self) -> str:
+        return f"{self.p}changed"
+
+    def owner_channel(self, owner: str) -> str:
+        return f"{self.p}owner:{owner}"
+
+    # -- agents -------------------------------------------------------------------------
+    async def agent(self, agent_id: str) -> AgentRecord | None:
+        h = await self.redis.hgetall(self.agent_key(agent_id))
+        return AgentRecord.from_dict(h) if h else None
+
+    async def put_agent(self, record: AgentRecord) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self.agent_key(record.agent_id))
+            pipe.hset(self.agent_key(record.agent_id), mapping=record.to_dict())
+            pipe.sadd(f"{self.p}agents", record.agent_id)
+            await pipe.execute()
+
+    async def agents(self) -> list[AgentRecord]:
+        ids = sorted(await self.redis.smembers(f"{self.p}agents"))
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for agent_id in ids:
+                pipe.hgetall(self.agent_key(agent_id))
+            rows = await pipe.execute()
+        return [AgentRecord.from_dict(h) for h in rows if h]
+
+    async def update_agent(self, agent_id: str, change: Callable[[AgentRecord], AgentRecord]) -> AgentRecord:
+        """Apply a pure change to the agent's record atomically (optimistic, retried)."""
+        key = self.agent_key(agent_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for _ in range(20):
+                try:
+                    await pipe.watch(key)
+                    h = await pipe.hgetall(key)
+                    if not h:
+                        raise KeyError(f"agent {agent_id} has no live record")
+                    new = change(AgentRecord.from_dict(h))
+                    pipe.multi()
+                    pipe.delete(key)
+                    pipe.hset(key, mapping=new.to_dict())
+                    await pipe.execute()
+                    return new
+                except WatchError:
+                    continue
+        raise RuntimeError(f"agent {agent_id}: too much contention updating its record")
+
+    # -- calls --------------------------------------------------------------------------
+    async def enqueue(self, call: QueuedCall) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self.call_key(call.call_id), mapping=call.to_hash())
+            pipe.sadd(self.waiting_key, call.call_id)
+            await pipe.execute()
+        await self.notify_changed()
+
+    async def requeue(self, call_id: str, excluded_agent: str | None) -> None:
+        """Back to waiting with the original arrival time (head of its line)."""
+        h = await self.redis.hgetall(self.call_key(call_id))
+        if not h:
+            return
+        call = QueuedCall.from_hash(h)
+        excluded = call.excluded | ({excluded_agent} if excluded_agent else set())
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self.call_key(call_id), mapping={"state": "waiting", "agent": "",
+                                                       "excluded": ",".join(sorted(excluded))})
+            pipe.sadd(self.waiting_key, call_id)
+            await pipe.execute()
+        await self.notify_changed()
+
+    async def set_call_state(self, call_id: str, state: str) -> None:
+        await self.redis.hset(self.call_key(call_id), "state", state)
+
+    async def remove_call(self, call_id: str) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.srem(self.waiting_key, call_id)
+            pipe.delete(self.call_key(call_id))
+            await pipe.execute()
+
+    async def waiting(self) -> list[QueuedCall]:
+        ids = sorted(await self.redis.smembers(self.waiting_key))
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for call_id in ids:
+                pipe.hgetall(self.call_key(call_id))
+            rows = await pipe.execute()
+        return [QueuedCall.from_hash(h) for h in rows if h and h.get("state") == "waiting"]
+
+    async def calls_owned_by(self, owner: str) -> list[QueuedCall]:
+        found = []
+        async for key in self.redis.scan_iter(match=f"{self.p}call:*", count=500):
+            h = await self.redis.hgetall(key)
+            if h and h.get("owner") == owner:
+                found.append(QueuedCall.from_hash(h))
+        return found
+
+    # -- routing ------------------------------------------------------------------------
+    async def claim(self, call_id: str, agent_id: str, now: float) -> int:
+        """1 = claimed; 0 = agent no longer free; -1 = call no longer waiting."""
+        keys = [self.agent_key(agent_id), self.call_key(call_id), self.waiting_key]
+        return int(await self._claim(keys=keys, args=[call_id, agent_id, repr(now)]))
+
+    async def try_lead(self, controller_id: str, ttl_ms: int) -> bool:
+        return bool(await self._lead(keys=[f"{self.p}leader"], args=[controller_id, ttl_ms]))
+
+    async def notify_changed(self) -> None:
+        await self.redis.publish(self.changed_channel, "1")
+
+    async def publish_assignment(self, owner: str, call_id: str, agent_id: str) -> None:
+        await self.redis.publish(self.owner_channel(owner), json.dumps({"call_id": call_id, "agent_id": agent_id}))
+
+    # -- flags a supervisor sets at run time (e.g. the IVR's emergency notice) ------------
+    async def flags(self) -> dict[str, str]:
+        return await self.redis.hgetall(f"{self.p}flags")
+
+    async def set_flag(self, name: str, value: str | None) -> None:
+        if value:
+            await self.redis.hset(f"{self.p}flags", name, value)
+        else:
+            await self.redis.hdel(f"{self.p}flags", name)
+
+
+async def ping(redis: Redis) -> bool:
+    try:
+        return bool(await redis.ping())
+    except Exception:  # any connection problem means "not there"
+        return False
+
+
+def parse_assignment(data: Any) -> tuple[str, str] | None:
+    try:
+        msg = json.loads(data)
+        return str(msg["call_id"]), str(msg["agent_id"])
+    except (ValueError, KeyError, TypeError):
+        log.warning("malformed assignment message ignored: %r", data)
+        return None

@@ -1,0 +1,66 @@
+"""The routing loop: whichever controller holds the leader lock routes for everyone.
+
+Wakes on every change published in Redis (a call queued, an agent freed) and on a short
+tick (relaxation steps and wrap-up ends are time-driven), takes a snapshot, asks the pure
+core (acd.route) for assignments, claims each pair atomically in Redis and tells the
+controller that owns the call. A claim that fails (another leader's late decision, an agent
+who just logged out) is simply skipped: the next step decides again.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from acd import route
+from hotline.snapshot import build_snapshot
+
+if TYPE_CHECKING:
+    from hotline.controller import Services
+
+log = logging.getLogger(__name__)
+TICK = 0.25
+LEADER_TTL_MS = 2000
+
+
+class RouterService:
+    def __init__(self, services: "Services") -> None:
+        self.sv = services
+        self.wake = asyncio.Event()
+        self.is_leader = False
+        self.decisions = 0
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self.wake.wait(), TICK)
+            except asyncio.TimeoutError:
+                pass
+            self.wake.clear()
+            try:
+                await self.step()
+            except Exception:
+                log.exception("routing step failed; retrying on the next tick")
+
+    async def step(self) -> int:
+        """One routing step; returns the number of calls assigned."""
+        live = self.sv.live
+        leader = await live.try_lead(self.sv.controller_id, LEADER_TTL_MS)
+        if leader != self.is_leader:
+            log.info("controller %s %s the router", self.sv.controller_id, "leads" if leader else "no longer leads")
+            self.is_leader = leader
+        if not leader:
+            return 0
+        calls = await live.waiting()
+        if not calls:
+            return 0
+        now = self.sv.clock()
+        snapshot = build_snapshot(calls, await live.agents(), self.sv.roster, self.sv.queues, now)
+        owners = {c.call_id: c.owner for c in calls}
+        assigned = 0
+        for a in route(snapshot, now):
+            if await live.claim(a.call_id, a.agent_id, now) == 1:
+                assigned += 1
+                await live.publish_assignment(owners[a.call_id], a.call_id, a.agent_id)
+        self.decisions += 1
+        return assigned

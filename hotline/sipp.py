@@ -1,0 +1,89 @@
+"""Real SIP peers for the demo, the tests and the benchmarks, played by SIPp.
+
+Scenarios are rendered from the templates in hotline/sipp_scenarios (SIPp's pcap DTMF and
+pauses take no per-call fields, so each digit sequence gets its own file). Every SIPp runs
+in its own temporary folder because it writes its error logs into the working directory.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+SCENARIOS = Path(__file__).resolve().parent / "sipp_scenarios"
+
+
+def _render(name: str, **context: object) -> str:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(SCENARIOS)), undefined=jinja2.StrictUndefined)
+    return env.get_template(name).render(**context)
+
+
+def sipp_binary() -> str:
+    path = shutil.which("sipp")
+    if path is None:
+        raise RuntimeError("sipp not found: run scripts/install-system.sh (package sip-tester)")
+    return path
+
+
+@dataclass
+class SippPeer:
+    """A running SIPp process and its work folder."""
+
+    proc: subprocess.Popen
+    workdir: Path
+    role: str
+
+    def wait(self, timeout: float) -> int:
+        return self.proc.wait(timeout=timeout)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def errors(self) -> str:
+        return "\n".join(p.read_text(errors="replace")[-2000:] for p in self.workdir.glob("*_errors.log"))
+
+    def output(self) -> str:
+        log = self.workdir / "sipp.out"
+        return log.read_text(errors="replace")[-3000:] if log.exists() else ""
+
+
+def _start(role: str, scenario: str, args: list[str]) -> SippPeer:
+    workdir = Path(tempfile.mkdtemp(prefix=f"sipp-{role}-"))
+    (workdir / "scenario.xml").write_text(scenario)
+    out = open(workdir / "sipp.out", "wb")
+    proc = subprocess.Popen([sipp_binary(), "-sf", "scenario.xml", "-trace_err", "-nostdin", *args],
+                            cwd=workdir, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+    out.close()
+    return SippPeer(proc, workdir, role)
+
+
+def start_agent(port: int, media_port: int, answer: bool = True, ring_ms: int = 500) -> SippPeer:
+    """A call taker's phone on 127.0.0.1:port, answering after ring_ms (or never)."""
+    scenario = _render("agent.xml.j2", answer=answer, ring_ms=ring_ms)
+    return _start(f"agent{port}", scenario, ["-i", "127.0.0.1", "-p", str(port), "-mi", "127.0.0.1",
+                                             "-mp", str(media_port), "-bind_local"])
+
+
+def start_caller(server_port: int, caller: str, dnis: str = "12345", digits: str = "",
+                 digit_delay_ms: int = 1500, inter_digit_ms: int = 400, hold_ms: int = 4000,
+                 local_port: int = 0, media_port: int = 0, calls: int = 1, rate: float = 1.0) -> SippPeer:
+    """A citizen dialling ``dnis``; exits 0 when every call completed."""
+    scenario = _render("caller.xml.j2", caller=caller, dnis=dnis, digits=digits,
+                       digit_delay_ms=digit_delay_ms, inter_digit_ms=inter_digit_ms, hold_ms=hold_ms)
+    args = ["-i", "127.0.0.1", "-mi", "127.0.0.1", "-m", str(calls), "-r", str(rate),
+            "-timeout", str(int(hold_ms / 1000) + 60), "-timeout_error"]
+    if local_port:
+        args += ["-p", str(local_port)]
+    if media_port:
+        args += ["-mp", str(media_port)]
+    return _start(f"caller{caller}", scenario, [*args, f"127.0.0.1:{server_port}"])
