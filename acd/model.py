@@ -99,7 +99,9 @@ class QueuePolicy:
     live caller waits before the IVR offers a callback (None = never).
     ``announce_interval`` is the period of position/wait announcements
     (0 = off). ``languages`` lists the languages the IVR offers for this line
-    (empty = any); the router itself only matches call and agent languages.
+    and ``domains`` the business domains it may tag calls with (empty = any);
+    the router itself only matches call and agent attributes, these two are
+    the contract with the IVR and the roster. ``title`` is for displays.
     """
 
     name: str
@@ -114,6 +116,8 @@ class QueuePolicy:
     callback_offer_after: float | None = 60.0
     callback_max_share: float = 0.25
     languages: frozenset[str] = frozenset()
+    domains: frozenset[str] = frozenset()
+    title: str = ""
     relax_afters: tuple[float, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -99,13 +99,15 @@ def route(snapshot: Snapshot, now: float) -> tuple[Assignment, ...]:
        because serving it would need to drop a call ahead of it in line.
        The price: a call may be moved from its best agent to another
        eligible one (reason "rebalanced") so that one more caller is served.
-    4. Callback pacing: while live callers of a queue wait, that queue's
-       callbacks get at most ``floor(callback_max_share * available agents
-       serving the queue)`` agents in this step, in their place in line;
-       callbacks over that cap only get agents no live call could use
-       (guarantee 2 still holds for them). Under sustained overload of a
-       small team this defers callbacks: the caller was promised a call
-       back, not a place on hold, so the live caller comes first.
+    4. Callback pacing: while live callers wait, the callbacks of a queue
+       get at most ``floor(callback_max_share * available agents serving
+       the queue)`` agents in this step, in their place in line; callbacks
+       over that cap only get agents that no live call could use
+       (guarantee 2 still holds for them). Hence callbacks cost live
+       callers at most the sum of those caps in answered calls, and
+       nothing with a share of 0. Under sustained overload of a small team
+       this defers callbacks: the caller was promised a call back, not a
+       place on hold, so the live caller comes first.
     5. Deterministic and independent of input order.
     """
     index = AgentIndex(snapshot.agents, snapshot.tuning)
@@ -137,7 +139,7 @@ class _RoutingStep:
         self.owner: dict[int, int] = {}
         self.masks: dict[int, int] = {}
         self.steps: dict[int, int] = {}
-        self.dead = 0  # agents proven not to lead to a free agent (reset on every augmentation)
+        self.dead = 0  # agents proven never to lead to a free agent (see _augment)
         self.moved: set[int] = set()
         self._cache: dict[tuple[str, str, frozenset[str], int], int] = {}
         self._caps: dict[str, int] | None = None
@@ -231,12 +233,17 @@ class _RoutingStep:
     def _augment(self, root: int) -> None:
         """Breadth-first search for an alternating path from call ``root`` to a free agent.
 
-        Agents visited by a failed search stay in ``dead``: the matching did
-        not change, so they cannot lead to a free agent later either (the
-        classic Kuhn argument); this keeps a run of hopeless calls linear.
+        Breadth-first, so the path found moves as few calls as possible.
+        If the search fails, every agent it saw joins ``dead`` for good:
+        each is matched to a call whose eligible agents are all in the seen
+        set, none free, so the set is closed; a later augmenting path can
+        never enter it (it could not leave it to reach a free agent), hence
+        it never changes. This keeps a run of hopeless calls linear
+        instead of quadratic. Agents seen by a *successful* search prove
+        nothing and are not marked.
         """
         came_from: dict[int, tuple[int, int]] = {}
-        frontier = [root]
+        frontier, seen = [root], 0
         while frontier:
             following: list[int] = []
             for pos in frontier:
@@ -244,17 +251,18 @@ class _RoutingStep:
                 if reachable_free:
                     self._flip(pos, reachable_free, came_from)
                     return
-                following.extend(self._expand(pos, came_from))
+                todo = self.masks[pos] & ~(self.dead | seen)
+                seen |= todo
+                following.extend(self._holders(pos, todo, came_from))
             frontier = following
+        self.dead |= seen
 
-    def _expand(self, pos: int, came_from: dict[int, tuple[int, int]]) -> list[int]:
-        """Visit the matched agents eligible for ``pos``; return their calls."""
+    def _holders(self, pos: int, agents: int, came_from: dict[int, tuple[int, int]]) -> list[int]:
+        """The calls holding ``agents`` (all matched), remembered as reached from ``pos``."""
         reached = []
-        todo = self.masks[pos] & ~self.dead
-        self.dead |= todo
-        while todo:
-            bit = lowest_bit(todo)
-            todo &= todo - 1
+        while agents:
+            bit = lowest_bit(agents)
+            agents &= agents - 1
             holder = self.owner[bit]
             came_from[holder] = (pos, bit)
             reached.append(holder)
@@ -268,7 +276,6 @@ class _RoutingStep:
             self.moved.add(pos)
             pos, bit = came_from[pos]
             self._assign(pos, bit)
-        self.dead = 0
 
     # -- callbacks ----------------------------------------------------------
 
@@ -279,12 +286,19 @@ class _RoutingStep:
         return cap is None or self._callbacks_taken.get(call.queue, 0) < cap
 
     def _compute_caps(self) -> dict[str, int]:
-        """Callback caps of the queues where live callers are waiting."""
-        live = {c.queue for c in self.order if not c.callback}
-        queues, index = self.queues, self.index
-        self._caps = {
-            q: int(queues[q].callback_max_share * index.serving(q).bit_count()) for q in sorted(live)
-        }
+        """Per-queue callback caps, or none at all when no live caller waits anywhere.
+
+        Caps apply while a live caller of *any* queue waits, because agents
+        serve several queues: a callback of a quiet line must not take the
+        agent a live caller of a busy line needs. Callbacks over the cap
+        lose nothing when there is no contention: pass two gives them the
+        agents that live calls could not use.
+        """
+        if all(c.callback for c in self.order):
+            self._caps = {}
+        else:
+            share = {name: policy.callback_max_share for name, policy in self.queues.items()}
+            self._caps = {q: int(share[q] * self.index.serving(q).bit_count()) for q in share}
         return self._caps
 
     # -- output -------------------------------------------------------------

@@ -131,9 +131,10 @@ def naive_route(snapshot: Snapshot, now: float) -> tuple[Assignment, ...]:
 
 
 def _naive_caps(snapshot: Snapshot, agents: list[Agent]) -> dict[str, int]:
-    live = {c.queue for c in snapshot.calls if not c.callback}
+    if all(c.callback for c in snapshot.calls):
+        return {}
     return {
-        q: int(snapshot.queues[q].callback_max_share * sum(1 for a in agents if a.serves(q))) for q in live
+        q: int(p.callback_max_share * sum(1 for a in agents if a.serves(q))) for q, p in snapshot.queues.items()
     }
 
 
@@ -186,7 +187,8 @@ def _naive_assign(st: _NaiveState, pos: int, agent_id: str) -> None:
 
 def _naive_augment(snapshot: Snapshot, order: list[Call], root: int, st: _NaiveState) -> None:
     came_from: dict[int, tuple[int, str]] = {}
-    frontier = [root]
+    frontier: list[int] = [root]
+    seen: set[str] = set()
     while frontier:
         following = []
         for pos in frontier:
@@ -198,15 +200,15 @@ def _naive_augment(snapshot: Snapshot, order: list[Call], root: int, st: _NaiveS
                     st.moved.add(pos)
                     pos, agent_id = came_from[pos]
                     _naive_assign(st, pos, agent_id)
-                st.dead.clear()
                 return
             for a in st.eligible[pos]:
-                if a.agent_id not in st.dead:
-                    st.dead.add(a.agent_id)
+                if a.agent_id not in st.dead and a.agent_id not in seen:
+                    seen.add(a.agent_id)
                     holder = st.owner[a.agent_id]
                     came_from[holder] = (pos, a.agent_id)
                     following.append(holder)
         frontier = following
+    st.dead |= seen
 
 
 def _naive_assignment(snapshot: Snapshot, now: float, call: Call, pos: int, st: _NaiveState) -> Assignment:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -35,7 +36,18 @@ def asterisk_binary(settings: Settings) -> Path:
 def configure(settings: Settings, agents: Iterable[RosterAgent], numbers: Iterable[str]) -> str:
     """Render and write this instance's configuration; return asterisk.conf's in-root path."""
     asterisk_binary(settings)
+    _ensure_hosts(settings.asterisk_root)
     return str(write_config(settings, render_all(settings, agents, numbers)))
+
+
+def _ensure_hosts(root: Path) -> None:
+    """Asterisk looks up the machine's own name; without an entry in the root's /etc/hosts
+    each lookup waits on a DNS server this closed network does not have."""
+    hosts = root / "etc" / "hosts"
+    name = socket.gethostname()
+    text = hosts.read_text() if hosts.exists() else ""
+    if not any(name in line.split()[1:] for line in text.splitlines() if line.strip() and not line.startswith("#")):
+        hosts.write_text(text + f"127.0.0.1 localhost\n127.0.1.1 {name}\n")
 
 
 def _command(settings: Settings, *args: str) -> list[str]:

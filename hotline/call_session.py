@@ -153,7 +153,7 @@ class CallSession:
                                       priority=action.priority, queued_at=queued_at)
         call = QueuedCall(call_id=self.call_id, owner=self.sv.controller_id, queue=action.queue,
                           arrived_at=queued_at, language=action.language, skills=action.skills,
-                          priority=action.priority + self._repeat_priority(), caller=self.record.caller)
+                          priority=action.priority, caller=self.record.caller)
         self.event("queued", queue=action.queue, language=action.language, skills=sorted(action.skills))
         await self.sv.live.enqueue(call)
         await self.ch.run("SET MUSIC", "on", "default")
@@ -161,10 +161,6 @@ class CallSession:
             agent_id = await self._wait_for_agent()
             if await self._offer(agent_id, policy):
                 return
-
-    def _repeat_priority(self) -> int:
-        """Callers who called often recently get a small head start (not a jump to the front)."""
-        return 1 if self.record.repeat_calls >= self.sv.repeat_threshold else 0
 
     async def _wait_for_agent(self) -> str:
         while True:

@@ -100,14 +100,15 @@ def load_config(settings: Settings) -> tuple[dict[str, RosterAgent], dict[str, Q
     queues = load_queues(base / "queues" / "queues.yaml")
     flows = ivr.load_flows(base / "ivr" / "flows")
     for flow in flows.values():
-        for target in ivr.queues_of(flow):
+        targets = {n.queue for n in flow.nodes.values() if getattr(n, "kind", "") == "queue"}
+        for target in targets | {flow.fallback_queue}:
             if target not in queues:
                 raise ValueError(f"IVR flow {flow.name} routes to unknown queue {target!r}")
     return roster, queues, flows
 
 
 def dialled_numbers(flows: Mapping[str, Any]) -> list[str]:
-    return sorted({n for f in flows.values() for n in ivr.numbers_of(f)})
+    return sorted({n for f in flows.values() for n in f.dnis})
 
 
 class Controller:

@@ -21,13 +21,15 @@ from agents.state import AgentRecord
 log = logging.getLogger(__name__)
 
 # KEYS: agent hash, call hash, waiting set. ARGV: call id, agent id, now.
-# The agent is free when available, or in wrap-up that has ended (wrap_until <= now).
+# The agent is free when available, or in wrap-up that has ended (wrap_until <= now) with no
+# pause pending: the same rule as agents.state.is_available.
 CLAIM_LUA = """
 local st = redis.call('HGET', KEYS[1], 'state')
 local free = (st == 'available')
 if st == 'wrap_up' then
   local wu = tonumber(redis.call('HGET', KEYS[1], 'wrap_until') or '0') or 0
-  free = wu <= tonumber(ARGV[3])
+  local pending = redis.call('HGET', KEYS[1], 'pause_reason')
+  free = wu <= tonumber(ARGV[3]) and (pending == false or pending == '')
 end
 if not free then return 0 end
 if redis.call('HGET', KEYS[2], 'state') ~= 'waiting' then return -1 end

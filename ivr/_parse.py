@@ -85,7 +85,6 @@ def parse_flow(raw: Any, file: Path, vocabulary: Vocabulary, report: Report) -> 
         description=top.text("description"),
         dnis=_dnis(top),
         language=language,
-        languages=_languages(language, nodes),
         line=top.name("line") or None,
         fallback_queue=_queue(top, "fallback_queue", vocabulary, default="main"),
         survey=top.name("survey") or None,
@@ -152,12 +151,6 @@ def _dnis(fields: Fields) -> tuple[str, ...]:
         else:
             fields.error("dnis", f"{item!r} is not a dialled number")
     return tuple(numbers)
-
-
-def _languages(language: str, nodes: Mapping[str, Node]) -> tuple[str, ...]:
-    """Languages callers can end up in: the start language plus every one set."""
-    chosen = [n.attrs["language"] for n in nodes.values() if isinstance(n, SetNode) and "language" in n.attrs]
-    return tuple(dict.fromkeys([language, *chosen]))
 
 
 # --------------------------------------------------------------------------
@@ -280,7 +273,7 @@ def _terminator(f: Fields) -> str | None:
 
 def _choices(f: Fields, max_digits: int, terminator: str | None) -> Mapping[str, str]:
     """digit string -> node id; digits must be DTMF keys the menu can receive."""
-    raw = f.mapping("choices")
+    raw = f.mapping("choices", required=True)
     choices = {}
     for digits, target in raw.items():
         where = Fields(SourceMap(raw.lines[digits]), f.node, f.report, (), where=f"choice '{digits}': ")

@@ -50,7 +50,8 @@ class Condition:
         """A short human form for the path and error messages."""
         if self.test in (Test.PRESENT, Test.ABSENT):
             return f"{self.attr} {self.test.value}"
-        return f"{self.attr} {self.test.value} {self.operand}"
+        operand = f"{self.operand:g}" if isinstance(self.operand, float) else self.operand
+        return f"{self.attr} {self.test.value} {operand}"
 
 
 def _at_least(value: str, operand: object) -> bool:

@@ -51,7 +51,6 @@ from ivr.schema import (
     GotoNode,
     HangupNode,
     MenuNode,
-    Node,
     PlayNode,
     QueueNode,
     SetNode,
@@ -129,6 +128,7 @@ class IvrRun:
 
     @property
     def finished(self) -> bool:
+        """True once an end action was returned; later events change nothing."""
         return self._finished is not None
 
     def start(self) -> Instruction:
@@ -260,8 +260,8 @@ class IvrRun:
         return node.otherwise
 
     def _enter_goto(self, node: GotoNode) -> str:
-        self._flow = self._flows[node.flow]
         self._record(StepKind.FLOW, node=node.id, value=node.flow)
+        self._flow = self._flows[node.flow]
         if self._flow.line:
             self._attrs.setdefault("line", self._flow.line)
         return self._flow.start

@@ -68,11 +68,14 @@ def load_flows(
     """Load every `*.yaml` in `directory`; key = flow name.
 
     Raises one FlowError with the problems of all files, including those
-    between flows.
+    between flows, or if the directory holds no flow at all.
     """
+    paths = sorted(directory.glob("*.yaml"))
+    if not paths:
+        raise FlowError(str(directory), None, "no *.yaml flow files here (a hotline needs at least one flow)")
     flows: dict[str, Flow] = {}
     errors: list[FlowError] = []
-    for path in sorted(directory.glob("*.yaml")):
+    for path in paths:
         try:
             flow = load_flow(path, vocabulary=vocabulary, strict=strict)
         except FlowError as error:

@@ -325,7 +325,6 @@ class Flow:
     description: str = ""
     dnis: tuple[str, ...] = ()
     language: str = "zh"
-    languages: tuple[str, ...] = ("zh",)
     line: str | None = None
     fallback_queue: str = "main"
     survey: str | None = None

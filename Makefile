@@ -1,0 +1,31 @@
+# The two commands a new user needs:  make up   and   make test
+.PHONY: up down test unit call status install bench clean
+
+install:            ## install everything the hotline needs (idempotent)
+	bash scripts/install-system.sh
+	bash scripts/install-asterisk.sh
+	bash scripts/install-python.sh
+
+up: install         ## install what is missing, then start Redis, Asterisk, the controller and demo agents
+	.venv/bin/hotline up
+
+down:
+	.venv/bin/hotline down
+
+call:               ## place a demo citizen call (presses 1) and print its record
+	.venv/bin/hotline call --digits 1
+
+status:
+	.venv/bin/hotline status
+
+test: install       ## run every test: unit, property and real Asterisk + SIPp integration
+	.venv/bin/python -m pytest tests -q
+
+unit:
+	.venv/bin/python -m pytest tests/unit -q
+
+bench: install
+	.venv/bin/python -m benchmarks.routing_bench
+
+clean: down
+	rm -rf var/*.sqlite3 var/*.log var/run var/spool-*.jsonl

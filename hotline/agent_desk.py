@@ -1,0 +1,88 @@
+"""Agent state changes against live state: the pure machine (agents/state.py) applied
+atomically to the agent's Redis record.
+
+An illegal transition (a late or duplicate event) is logged and leaves the record as it
+was: it never crashes a call session.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Callable, Iterable
+
+from acd import QueuePolicy
+from agents.roster import RosterAgent
+from agents.state import (AgentRecord, AgentState, Answer, Cancel, Event, Hangup, IllegalTransition,
+                          LogIn, LogOut, Miss, Pause, Ring, Unpause, apply)
+from hotline.live_state import LiveState
+
+log = logging.getLogger(__name__)
+
+
+class AgentDesk:
+    def __init__(self, live: LiveState, clock: Callable[[], float]) -> None:
+        self.live = live
+        self.clock = clock
+
+    async def _apply(self, agent_id: str, event: Event, policy: QueuePolicy | None = None) -> AgentRecord | None:
+        now = self.clock()
+        try:
+            return await self.live.update_agent(agent_id, lambda r: apply(r, event, now, policy))
+        except IllegalTransition as exc:
+            log.warning("%s", exc)
+        except KeyError:
+            log.warning("agent %s: %s for an agent with no live record", agent_id, type(event).__name__)
+        return None
+
+    async def log_in_roster(self, roster: Iterable[RosterAgent]) -> None:
+        """Create live records for new agents; log in the seats marked ``login: true``.
+        Agents already known keep their state (a restarted controller does not reset them)."""
+        for seat in roster:
+            if await self.live.agent(seat.agent_id) is None:
+                await self.live.put_agent(AgentRecord(agent_id=seat.agent_id, since=self.clock()))
+                if seat.login:
+                    await self.log_in(seat.agent_id)
+
+    async def log_in(self, agent_id: str) -> AgentRecord | None:
+        record = await self.live.agent(agent_id)
+        if record is None:
+            await self.live.put_agent(AgentRecord(agent_id=agent_id, since=self.clock()))
+        elif record.state is not AgentState.LOGGED_OUT:
+            return record
+        result = await self._apply(agent_id, LogIn())
+        await self.live.notify_changed()
+        return result
+
+    async def log_out(self, agent_id: str) -> AgentRecord | None:
+        return await self._apply(agent_id, LogOut())
+
+    async def pause(self, agent_id: str, reason: str) -> AgentRecord | None:
+        return await self._apply(agent_id, Pause(reason))
+
+    async def unpause(self, agent_id: str) -> AgentRecord | None:
+        result = await self._apply(agent_id, Unpause())
+        await self.live.notify_changed()
+        return result
+
+    async def ringing(self, agent_id: str, call_id: str) -> None:
+        await self._apply(agent_id, Ring())
+
+    async def answered(self, agent_id: str) -> None:
+        await self._apply(agent_id, Answer())
+
+    async def call_ended(self, agent_id: str, policy: QueuePolicy, answered_at: float) -> None:
+        record = await self.live.agent(agent_id)
+        if record is not None and record.state is AgentState.RINGING:
+            await self._apply(agent_id, Answer())  # the DialEnd event was lost (AMI down)
+        await self._apply(agent_id, Hangup(), policy)
+        await self.live.notify_changed()
+
+    async def released(self, agent_id: str) -> None:
+        """The offer was withdrawn (caller gone): free again, not a miss."""
+        await self._apply(agent_id, Cancel())
+        await self.live.notify_changed()
+
+    async def missed(self, agent_id: str, policy: QueuePolicy) -> None:
+        record = await self._apply(agent_id, Miss(), policy)
+        if record is not None and record.state is AgentState.PAUSED:
+            log.warning("agent %s paused after %d ring-no-answer(s)", agent_id, policy.max_misses_before_pause)
+        await self.live.notify_changed()

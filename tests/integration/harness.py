@@ -1,0 +1,164 @@
+"""A whole hotline for integration tests: real Asterisk, Redis, controller and SIPp peers.
+
+One instance ("itest") on its own ports and folders, so tests never collide with a
+running demo. The controller runs as a real separate process, as in production; tests
+observe it only through what a user would see: SIP, the database and live state in Redis.
+"""
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import redis
+import yaml
+
+from hotline import asterisk_process, services
+from hotline.cli import prepare
+from hotline.settings import PROJECT_ROOT, Settings, from_env
+from hotline.sipp import SippPeer, start_agent, start_caller
+from hotline.store import CallStore, make_engine
+
+AGENTS = [
+    {"id": "2001", "name": "Pension Specialist", "languages": ["zh"], "skills": {"social_insurance": 5}},
+    {"id": "2002", "name": "Generalist", "languages": ["zh"], "skills": {"traffic": 2}},
+    {"id": "2003", "name": "English Seat", "languages": ["zh", "en"], "skills": {"education": 3}},
+    {"id": "2004", "name": "Japanese Seat", "languages": ["zh", "ja", "ko"], "skills": {"business_env": 4}},
+]
+AGENT_PORT = {a["id"]: 26000 + i + 1 for i, a in enumerate(AGENTS)}
+
+
+def make_config_dir(base: Path) -> Path:
+    """A config dir with the shipped queues and flows and a test roster (no auto-login)."""
+    cfg = base / "config"
+    (cfg / "agents").mkdir(parents=True, exist_ok=True)
+    roster = [{**a, "contact": f"sip:{a['id']}@127.0.0.1:{AGENT_PORT[a['id']]}", "login": False} for a in AGENTS]
+    (cfg / "agents" / "roster.yaml").write_text(yaml.safe_dump({"agents": roster}))
+    shutil.copytree(PROJECT_ROOT / "queues", cfg / "queues", dirs_exist_ok=True)
+    (cfg / "ivr").mkdir(exist_ok=True)
+    shutil.copytree(PROJECT_ROOT / "ivr" / "flows", cfg / "ivr" / "flows", dirs_exist_ok=True)
+    sounds = cfg / "ivr" / "sounds"
+    if not sounds.exists():
+        sounds.symlink_to(PROJECT_ROOT / "ivr" / "sounds")
+    return cfg
+
+
+class Hotline:
+    def __init__(self, base: Path, db_url: str = "") -> None:
+        var = base / "var"
+        var.mkdir(parents=True, exist_ok=True)
+        settings = from_env({"HOTLINE_VAR_DIR": str(var)}, instance="itest", sip_port=25060, ami_port=25038,
+                            agi_port=24573, http_port=28345, rtp_start=21000, rtp_end=21999,
+                            config_dir=make_config_dir(base), db_url=db_url)
+        self.settings: Settings = settings.with_overrides(redis_url=services.ensure_redis(settings))
+        self.redis = redis.Redis.from_url(self.settings.redis_url, decode_responses=True)
+        self.prefix = f"hl:{self.settings.instance}:"
+        self.store = CallStore(make_engine(self.settings.database_url))
+        self.peers: list[SippPeer] = []
+        self._media = 27000
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def start(self) -> None:
+        asterisk_process.stop(self.settings)
+        self.clear_live_state()
+        prepare(self.settings)
+        asterisk_process.start(self.settings)
+        self.start_controller()
+
+    def stop(self) -> None:
+        for peer in self.peers:
+            peer.stop()
+        services.stop_daemon(self.settings, "controller")
+        asterisk_process.stop(self.settings)
+
+    def start_controller(self) -> None:
+        services.start_daemon(self.settings, "controller", services.controller_argv(),
+                              env=services.settings_env(self.settings))
+        assert services.wait_port(self.settings.agi_port, 30), self.controller_log()
+        self.wait_for(lambda: self.redis.get(self.prefix + "leader"), 10, "controller never took the router lead")
+
+    def stop_controller(self) -> None:
+        services.stop_daemon(self.settings, "controller")
+        self.redis.delete(self.prefix + "leader")
+
+    def controller_log(self) -> str:
+        path = self.settings.var_dir / f"{self.settings.instance}-controller.log"
+        return path.read_text(errors="replace")[-5000:] if path.exists() else "(no controller log)"
+
+    def clear_live_state(self) -> None:
+        keys = list(self.redis.scan_iter(match=self.prefix + "*", count=1000))
+        if keys:
+            self.redis.delete(*keys)
+
+    # -- agents ---------------------------------------------------------------------------
+    def agent_phone(self, agent_id: str, answer: bool = True, ring_ms: int = 300) -> SippPeer:
+        self._media += 10
+        peer = start_agent(AGENT_PORT[agent_id], self._media, answer=answer, ring_ms=ring_ms)
+        self.peers.append(peer)
+        return peer
+
+    def desk(self, action: str, agent_id: str, *args: Any) -> Any:
+        """Run an AgentDesk action against live state, as the agent desk/CLI would."""
+        return asyncio.run(_desk_action(self.settings, action, agent_id, *args))
+
+    def agent_state(self, agent_id: str) -> dict[str, str]:
+        return self.redis.hgetall(f"{self.prefix}agent:{agent_id}")
+
+    def reset_agents(self) -> None:
+        """Every agent logged out with a clean record, and no calls waiting."""
+        for key in self.redis.scan_iter(match=self.prefix + "call:*"):
+            self.redis.delete(key)
+        self.redis.delete(self.prefix + "waiting")
+        for a in AGENTS:
+            self.redis.hset(f"{self.prefix}agent:{a['id']}", mapping={
+                "agent_id": a["id"], "state": "logged_out", "since": repr(time.time()), "misses": "0",
+                "pause_reason": "", "wrap_until": "", "call_id": "", "calls_taken": "0",
+                "busy_seconds": "0.0", "queue": ""})
+            self.redis.sadd(self.prefix + "agents", a["id"])
+
+    # -- citizens -------------------------------------------------------------------------
+    def call(self, caller: str, digits: str = "", dnis: str = "12345", hold_ms: int = 3000,
+             digit_delay_ms: int = 1200) -> SippPeer:
+        self._media += 10
+        peer = start_caller(self.settings.sip_port, caller, dnis=dnis, digits=digits, hold_ms=hold_ms,
+                            digit_delay_ms=digit_delay_ms, media_port=self._media)
+        self.peers.append(peer)
+        return peer
+
+    def record(self, caller: str, timeout: float = 20.0) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+
+        def ready() -> bool:
+            rows = [r for r in self.store.recent(200) if r["caller"] == caller]
+            if rows:
+                found.update(rows[0])
+            return bool(rows)
+
+        self.wait_for(ready, timeout, f"no call record for {caller}\n{self.controller_log()}")
+        return found
+
+    @staticmethod
+    def wait_for(check: Callable[[], Any], timeout: float, message: str) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = check()
+            if value:
+                return value
+            time.sleep(0.1)
+        raise AssertionError(message)
+
+
+async def _desk_action(settings: Settings, action: str, agent_id: str, *args: Any) -> Any:
+    from redis.asyncio import Redis
+
+    from hotline.agent_desk import AgentDesk
+    from hotline.live_state import LiveState
+
+    client = Redis.from_url(settings.redis_url, decode_responses=True)
+    try:
+        desk = AgentDesk(LiveState(client, prefix=f"hl:{settings.instance}:"), time.time)
+        return await getattr(desk, action)(agent_id, *args)
+    finally:
+        await client.aclose()
