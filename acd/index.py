@@ -45,7 +45,7 @@ def fairness_key(agent: Agent, tuning: Tuning) -> tuple[float, float, str]:
 class AgentIndex:
     """Bitset index of the available agents of a snapshot (see module doc)."""
 
-    __slots__ = ("agents", "ids", "bit_of", "full", "_lang", "_queue", "_all_queues", "_exact", "_levels")
+    __slots__ = ("ids", "bit_of", "full", "_lang", "_queue", "_all_queues", "_exact", "_levels")
 
     def __init__(self, agents: Iterable[Agent], tuning: Tuning) -> None:
         weight = tuning.occupancy_weight  # fairness_key, inlined: this runs on every routing step
@@ -53,7 +53,6 @@ class AgentIndex:
             (a for a in agents if a.available),
             key=lambda a: (a.idle_since + weight * a.busy_seconds, a.busy_seconds, a.agent_id),
         )
-        self.agents: tuple[Agent, ...] = tuple(ordered)
         self.ids: tuple[str, ...] = tuple(a.agent_id for a in ordered)
         self.bit_of: dict[str, int] = {agent_id: i for i, agent_id in enumerate(self.ids)}
         self.full: int = (1 << len(ordered)) - 1

@@ -17,6 +17,8 @@ and 10-30 % of the agents available at any moment.
 from __future__ import annotations
 
 import argparse
+import os
+import platform
 import random
 import statistics
 import time
@@ -293,6 +295,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--snapshots", type=int, default=200, help="snapshots for the 500-agent headline")
     parser.add_argument("--repeat", type=int, default=10, help="rounds over the headline snapshots")
     args = parser.parse_args(argv)
+    print(f"Python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPU(s)")
     headline(args.snapshots, args.repeat)
     growth((50, 100, 250, 500, 1000, 2000), n_snapshots=20)
 

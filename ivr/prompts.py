@@ -72,7 +72,10 @@ ESPEAK_VOICES: Mapping[str, str] = {
 RECORDING_EXTENSIONS = ("wav", "sln", "sln16", "gsm", "ulaw", "alaw", "g722", "g729")
 """Formats Asterisk can play; any of them counts as an existing recording."""
 
-PIPELINE_VERSION = "1"
+# Placeholders are spoken fast: they stand in for short studio recordings, and a slow
+# greeting would keep Mandarin callers (who press nothing) from a person.
+PLACEHOLDER_WPM = "240"
+PIPELINE_VERSION = "2"
 """Part of each placeholder's hash: bump to regenerate all placeholders."""
 
 _SAFE_PART = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -217,7 +220,7 @@ def espeak(text: str, voice_language: str, out: Path) -> None:
     voice = ESPEAK_VOICES.get(voice_language)
     if voice is None:
         raise PromptError(f"no espeak-ng voice for language '{voice_language}'")
-    command = ["espeak-ng", "-b", "1", "-s", "160", "-v", voice, "-w", str(out), "--stdin"]
+    command = ["espeak-ng", "-b", "1", "-s", PLACEHOLDER_WPM, "-v", voice, "-w", str(out), "--stdin"]
     try:
         result = subprocess.run(command, input=text.encode(), capture_output=True, timeout=60, check=False)
     except (OSError, subprocess.TimeoutExpired) as error:

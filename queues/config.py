@@ -65,7 +65,8 @@ def parse_queues(data: object, source: str = "<queues>") -> dict[str, QueuePolic
     _check_keys(data, {"version", "defaults", "queues"}, f"{source}: top level")
     if data.get("version") != SUPPORTED_VERSION:
         raise QueueConfigError(f"{source}: 'version' must be {SUPPORTED_VERSION}, got {data.get('version')!r}")
-    defaults = data.get("defaults") or {}
+    defaults = data.get("defaults")
+    defaults = {} if defaults is None else defaults
     if not isinstance(defaults, Mapping):
         raise QueueConfigError(f"{source}: 'defaults' must be a mapping")
     _check_keys(defaults, set(_FIELDS), f"{source}: defaults")

@@ -25,7 +25,7 @@ def test_call_with_dtmf_reaches_agent_and_is_recorded(fresh: Hotline) -> None:
 def test_call_without_digit_reaches_agent(fresh: Hotline) -> None:
     fresh.agent_phone("2001")
     fresh.desk("log_in", "2001")
-    caller = fresh.call("13800000002", digits="", hold_ms=3000)
+    caller = fresh.call("13800000002", digits="", hold_ms=14000)
     assert caller.wait(timeout=60) == 0, caller.errors() + caller.output()
     rec = fresh.record("13800000002")
     assert (rec["outcome"], rec["agent_id"], rec["language"]) == ("answered", "2001", "zh")

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from acd import Agent, Assignment, Call, QueuePolicy, RelaxStep, Snapshot, Tuning, queue_key, relax_step, route
+from acd import Agent, Assignment, Call, QueuePolicy, RelaxStep, Snapshot, Tuning, order_calls, queue_key, relax_step, route
 
 NOW = 100.0
 LANGUAGES = ("zh", "en", "ko")
@@ -243,6 +243,13 @@ def test_deterministic_and_independent_of_input_order(snapshot: Snapshot, rnd) -
     rnd.shuffle(agents_)
     shuffled = Snapshot(tuple(calls), tuple(agents_), snapshot.queues, snapshot.tuning)
     assert route(snapshot, NOW) == route(snapshot, NOW) == route(shuffled, NOW)
+
+
+@ACD
+@given(worlds())
+def test_order_calls_sorts_by_the_documented_key(snapshot: Snapshot) -> None:
+    expected = sorted(snapshot.calls, key=lambda c: queue_key(c, snapshot.queues[c.queue], snapshot.tuning))
+    assert order_calls(snapshot) == expected
 
 
 @given(
