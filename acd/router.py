@@ -14,10 +14,12 @@ i.e. calls are served by *effective wait* = waited + boost. A province-line
 call (priority 2, 10 s head start) goes before a main-line call that has
 waited 9 s, but after one that has waited 11 s.
 Fairness cost, stated like SimPy's ``FilterStore``: a call can be overtaken
-only by calls that arrived less than ``2 * max_boost_seconds`` after it (30 s
-by default), so its extra wait is bounded by the handling of those calls and
-nobody starves, however many priority calls arrive. In exchange a priority
-call waits up to ``boost`` seconds longer than it would under strict priority.
+only by calls that arrived less than ``max_boost_seconds - its own boost``
+after it (30 s by default for a main-line call; twice the cap if negative
+priorities are used), so its extra wait is bounded by the handling of those
+calls and nobody starves, however many priority calls arrive. In exchange
+a priority call waits up to ``boost`` seconds longer than it would under
+strict priority.
 Callbacks keep their place in line (their original ``arrived_at``) but are
 paced; see ``route``.
 """
@@ -102,10 +104,10 @@ def route(snapshot: Snapshot, now: float) -> tuple[Assignment, ...]:
     4. Callback pacing: while live callers wait, the callbacks of a queue
        get at most ``floor(callback_max_share * available agents serving
        the queue)`` agents in this step, in their place in line; callbacks
-       over that cap only get agents that no live call could use
-       (guarantee 2 still holds for them). Hence callbacks cost live
-       callers at most the sum of those caps in answered calls, and
-       nothing with a share of 0. Under sustained overload of a small team
+       over that cap are considered only after every live call, so they
+       never cost a live call its answer (guarantee 2 still holds for
+       them). Hence callbacks cost live callers at most the sum of those
+       caps in answered calls, and nothing with a share of 0. Under sustained overload of a small team
        this defers callbacks: the caller was promised a call back, not a
        place on hold, so the live caller comes first.
     5. Deterministic and independent of input order.

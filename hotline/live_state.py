@@ -20,7 +20,7 @@ from agents.state import AgentRecord
 
 log = logging.getLogger(__name__)
 
-# KEYS: agent hash, call hash, waiting set. ARGV: call id, agent id, now.
+# KEYS: agent hash, call hash, waiting set. ARGV: call id, agent id, now, queue.
 # The agent is free when available, or in wrap-up that has ended (wrap_until <= now) with no
 # pause pending: the same rule as agents.state.is_available.
 CLAIM_LUA = """
@@ -33,7 +33,7 @@ if st == 'wrap_up' then
 end
 if not free then return 0 end
 if redis.call('HGET', KEYS[2], 'state') ~= 'waiting' then return -1 end
-redis.call('HSET', KEYS[1], 'state', 'reserved', 'call_id', ARGV[1], 'since', ARGV[3])
+redis.call('HSET', KEYS[1], 'state', 'reserved', 'call_id', ARGV[1], 'since', ARGV[3], 'wrap_until', '', 'queue', ARGV[4])
 redis.call('HSET', KEYS[2], 'state', 'offered', 'agent', ARGV[2], 'offered_at', ARGV[3])
 redis.call('SREM', KEYS[3], ARGV[1])
 return 1
@@ -202,10 +202,10 @@ class LiveState:
         return found
 
     # -- routing ------------------------------------------------------------------------
-    async def claim(self, call_id: str, agent_id: str, now: float) -> int:
+    async def claim(self, call_id: str, agent_id: str, now: float, queue: str = "") -> int:
         """1 = claimed; 0 = agent no longer free; -1 = call no longer waiting."""
         keys = [self.agent_key(agent_id), self.call_key(call_id), self.waiting_key]
-        return int(await self._claim(keys=keys, args=[call_id, agent_id, repr(now)]))
+        return int(await self._claim(keys=keys, args=[call_id, agent_id, repr(now), queue]))
 
     async def try_lead(self, controller_id: str, ttl_ms: int) -> bool:
         return bool(await self._lead(keys=[f"{self.p}leader"], args=[controller_id, ttl_ms]))

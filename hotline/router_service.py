@@ -59,7 +59,7 @@ class RouterService:
         owners = {c.call_id: c.owner for c in calls}
         assigned = 0
         for a in route(snapshot, now):
-            if await live.claim(a.call_id, a.agent_id, now) == 1:
+            if await live.claim(a.call_id, a.agent_id, now, a.queue) == 1:
                 assigned += 1
                 await live.publish_assignment(owners[a.call_id], a.call_id, a.agent_id)
         self.decisions += 1

@@ -266,6 +266,14 @@ def test_queue_key_bounds_overtaking(first: float, gap_after: float, p_first: in
     assert queue_key(early, policy, tuning) < queue_key(later, policy, tuning)
 
 
+@given(st.floats(0, 1e6, allow_nan=False), st.floats(0, 1e6, allow_nan=False), st.integers(0, 50), st.integers(0, 50))
+def test_with_non_negative_priorities_overtaking_window_is_the_cap(first: float, gap: float, p_first: int, p_later: int) -> None:
+    tuning, policy = Tuning(), QueuePolicy(name="main")
+    early = Call("early", "main", first, priority=p_first)
+    later = Call("later", "main", first + tuning.max_boost_seconds + 1e-3 + gap, priority=p_later)
+    assert queue_key(early, policy, tuning) < queue_key(later, policy, tuning)
+
+
 @given(st.floats(-100, 100, allow_nan=False), st.floats(0, 100, allow_nan=False))
 def test_relax_step_never_goes_back(start: float, extra: float) -> None:
     policy, call = POLICIES["province"], Call("c", "province", 0.0)
