@@ -77,7 +77,10 @@ class AgiChannel:
             result = parse_result(text)
             if result.code == 100:  # "100 Trying...": the real result follows
                 continue
-            if result.code == 520:  # usage error: a multi-line explanation ends with 520 End
+            if result.code == 520 and text.startswith("520-"):
+                # usage error, multi-line form: the explanation ends with "520 End ...".
+                # The one-line form ("520 Invalid command syntax.  Proper usage not
+                # available.") has nothing to skip.
                 await self._skip_usage()
             return result
 

@@ -33,7 +33,7 @@ class CallTrack:
 
     call_id: str
     hangup: asyncio.Event = field(default_factory=asyncio.Event)
-    assignment: "asyncio.Queue[str]" = field(default_factory=asyncio.Queue)
+    assignment: "asyncio.Queue[tuple[str, int]]" = field(default_factory=asyncio.Queue)
     answered_at: float | None = None
     agent_channel: str = ""
 
@@ -48,6 +48,7 @@ class CallSession:
         self.record = CallRecord(
             call_id=self.call_id, caller=channel.headers.get("agi_callerid", "unknown"),
             dnis=channel.arg(1) or channel.headers.get("agi_dnid", ""), arrived_at=self.now(),
+            attrs={"controller": services.controller_id},
         )
         self.agent_id = ""
 
@@ -106,7 +107,7 @@ class CallSession:
             self.record = self.record.but(
                 ivr_path=tuple(step.to_dict() for step in run.path),
                 language=run.attrs.get("language", self.record.language),
-                attrs={k: v for k, v in run.attrs.items() if k not in ("caller",)},
+                attrs={**self.record.attrs, **{k: v for k, v in run.attrs.items() if k != "caller"}},
             )
         return instruction.action
 
@@ -158,11 +159,11 @@ class CallSession:
         await self.sv.live.enqueue(call)
         await self.ch.run("SET MUSIC", "on", "default")
         while True:
-            agent_id = await self._wait_for_agent()
-            if await self._offer(agent_id, policy):
+            agent_id, relax_step = await self._wait_for_agent()
+            if await self._offer(agent_id, relax_step, policy):
                 return
 
-    async def _wait_for_agent(self) -> str:
+    async def _wait_for_agent(self) -> tuple[str, int]:
         while True:
             getter = asyncio.ensure_future(self.track.assignment.get())
             hangup = asyncio.ensure_future(self.track.hangup.wait())
@@ -176,11 +177,13 @@ class CallSession:
                 raise ChannelGone("caller hung up while waiting")
             await self.ch.run("CHANNEL STATUS")  # heartbeat: raises ChannelGone if the caller left
 
-    async def _offer(self, agent_id: str, policy: Any) -> bool:
+    async def _offer(self, agent_id: str, relax_step: int, policy: Any) -> bool:
         """Ring the agent; True when the call ended after being answered, False to wait again."""
         self.agent_id = agent_id
         self.track.answered_at = None
-        self.event("offered", agent=agent_id, waited=round(self.now() - (self.record.queued_at or 0), 3))
+        self._note_relaxation(relax_step, policy)
+        self.event("offered", agent=agent_id, relax_step=relax_step,
+                   waited=round(self.now() - (self.record.queued_at or 0), 3))
         await self.sv.agent_ringing(agent_id, self.call_id)
         status = await self._dial(agent_id, policy)
         if self.track.answered_at is not None:
@@ -196,6 +199,21 @@ class CallSession:
         await self.sv.live.requeue(self.call_id, excluded_agent=agent_id)
         await self.ch.run("SET MUSIC", "on", "default")
         return False
+
+    def _note_relaxation(self, relax_step: int, policy: Any) -> None:
+        """Record each skill relaxation that was in force by this offer, at the time the
+        queue's policy put it in force (queued_at + step.after), once per step."""
+        if not self.record.skills and not policy.line_skills:
+            return
+        done = {e.data.get("step") for e in self.events if e.kind == "relaxed"}
+        queued = self.record.queued_at or self.record.arrived_at
+        for index in range(1, relax_step + 1):
+            if index in done or index >= len(policy.relaxation):
+                continue
+            step = policy.relaxation[index]
+            self.events.append(CallEvent(self.call_id, queued + step.after, "relaxed",
+                                         {"step": index, "min_level": step.min_level,
+                                          "keep_line_skills": step.keep_line_skills}))
 
     async def _dial(self, agent_id: str, policy: Any) -> str:
         await self.ch.run("SET MUSIC", "off")

@@ -233,12 +233,12 @@ class Controller:
         parsed = parse_assignment(message["data"])
         if parsed is None:
             return
-        call_id, agent_id = parsed
+        call_id, agent_id, relax_step = parsed
         track = self.sv.tracks.get(call_id)
         if track is None:
             self.tasks.spawn(self._orphan_assignment(call_id, agent_id), f"orphan-{call_id}")
         else:
-            track.assignment.put_nowait(agent_id)
+            track.assignment.put_nowait((agent_id, relax_step))
 
     async def _orphan_assignment(self, call_id: str, agent_id: str) -> None:
         assert self.sv is not None

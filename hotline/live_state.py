@@ -213,8 +213,9 @@ class LiveState:
     async def notify_changed(self) -> None:
         await self.redis.publish(self.changed_channel, "1")
 
-    async def publish_assignment(self, owner: str, call_id: str, agent_id: str) -> None:
-        await self.redis.publish(self.owner_channel(owner), json.dumps({"call_id": call_id, "agent_id": agent_id}))
+    async def publish_assignment(self, owner: str, call_id: str, agent_id: str, relax_step: int = 0) -> None:
+        message = {"call_id": call_id, "agent_id": agent_id, "relax_step": relax_step}
+        await self.redis.publish(self.owner_channel(owner), json.dumps(message))
 
     # -- flags a supervisor sets at run time (e.g. the IVR's emergency notice) ------------
     async def flags(self) -> dict[str, str]:
@@ -234,10 +235,10 @@ async def ping(redis: Redis) -> bool:
         return False
 
 
-def parse_assignment(data: Any) -> tuple[str, str] | None:
+def parse_assignment(data: Any) -> tuple[str, str, int] | None:
     try:
         msg = json.loads(data)
-        return str(msg["call_id"]), str(msg["agent_id"])
+        return str(msg["call_id"]), str(msg["agent_id"]), int(msg.get("relax_step", 0))
     except (ValueError, KeyError, TypeError):
         log.warning("malformed assignment message ignored: %r", data)
         return None

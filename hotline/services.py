@@ -141,4 +141,5 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "HOTLINE_SIP_SECRET": settings.sip_secret, "HOTLINE_WEB_TOKEN": settings.web_token,
         "REDIS_URL": settings.redis_url, "HOTLINE_DB_URL": settings.db_url,
         "HOTLINE_CONFIG_DIR": str(settings.config_dir),
+        "HOTLINE_AGI_PEERS": ",".join(settings.agi_peers),
     }

@@ -41,7 +41,13 @@ class Settings:
     redis_url: str = ""
     db_url: str = ""
     config_dir: Path = PROJECT_ROOT
-    dialled_numbers: tuple[str, ...] = ("12345",)
+    agi_peers: tuple[str, ...] = ()
+
+    @property
+    def agi_endpoints(self) -> tuple[str, ...]:
+        """Every controller's FastAGI host:port; the dialplan tries them in turn from a
+        random start, so two controllers share the calls and either can take them all."""
+        return self.agi_peers or (f"{self.agi_host}:{self.agi_port}",)
 
     @property
     def instance_dir_in_root(self) -> str:
@@ -118,6 +124,7 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         redis_url=env.get("REDIS_URL", ""),
         db_url=env.get("HOTLINE_DB_URL", ""),
         config_dir=Path(env.get("HOTLINE_CONFIG_DIR", base.config_dir)),
+        agi_peers=tuple(p.strip() for p in env.get("HOTLINE_AGI_PEERS", "").split(",") if p.strip()),
     )
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ observe it only through what a user would see: SIP, the database and live state 
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import time
 from pathlib import Path
@@ -27,7 +28,14 @@ AGENTS = [
     {"id": "2003", "name": "English Seat", "languages": ["zh", "en"], "skills": {"education": 3}},
     {"id": "2004", "name": "Japanese Seat", "languages": ["zh", "ja", "ko"], "skills": {"business_env": 4}},
 ]
-AGENT_PORT = {a["id"]: 26000 + i + 1 for i, a in enumerate(AGENTS)}
+# Every port of the test instance sits above this base (default 25000), so a second run
+# (e.g. CI beside a developer's run) can use another base.
+BASE = int(os.environ.get("HOTLINE_TEST_PORT_BASE", "25000"))
+AGENT_PORT = {a["id"]: BASE + 1000 + i + 1 for i, a in enumerate(AGENTS)}
+INSTANCE = "itest" if BASE == 25000 else f"itest{BASE}"
+# Faster than production so ring-no-answer tests take seconds: ring 5 s, pause after 2
+# misses, 3 s wrap-up. The production values are in queues/queues.yaml.
+TEST_QUEUE_DEFAULTS = {"ring_timeout": 5, "max_misses_before_pause": 2, "wrapup_seconds": 3}
 
 
 def make_config_dir(base: Path) -> Path:
@@ -36,7 +44,13 @@ def make_config_dir(base: Path) -> Path:
     (cfg / "agents").mkdir(parents=True, exist_ok=True)
     roster = [{**a, "contact": f"sip:{a['id']}@127.0.0.1:{AGENT_PORT[a['id']]}", "login": False} for a in AGENTS]
     (cfg / "agents" / "roster.yaml").write_text(yaml.safe_dump({"agents": roster}))
-    shutil.copytree(PROJECT_ROOT / "queues", cfg / "queues", dirs_exist_ok=True)
+    (cfg / "queues").mkdir(exist_ok=True)
+    queues = yaml.safe_load((PROJECT_ROOT / "queues" / "queues.yaml").read_text())
+    queues["defaults"].update(TEST_QUEUE_DEFAULTS)
+    for queue in queues["queues"].values():
+        for key in TEST_QUEUE_DEFAULTS:
+            queue.pop(key, None)
+    (cfg / "queues" / "queues.yaml").write_text(yaml.safe_dump(queues, allow_unicode=True))
     (cfg / "ivr").mkdir(exist_ok=True)
     shutil.copytree(PROJECT_ROOT / "ivr" / "flows", cfg / "ivr" / "flows", dirs_exist_ok=True)
     sounds = cfg / "ivr" / "sounds"
@@ -49,15 +63,17 @@ class Hotline:
     def __init__(self, base: Path, db_url: str = "") -> None:
         var = base / "var"
         var.mkdir(parents=True, exist_ok=True)
-        settings = from_env({"HOTLINE_VAR_DIR": str(var)}, instance="itest", sip_port=25060, ami_port=25038,
-                            agi_port=24573, http_port=28345, rtp_start=21000, rtp_end=21999,
+        settings = from_env({"HOTLINE_VAR_DIR": str(var)}, instance=INSTANCE, sip_port=BASE + 60,
+                            ami_port=BASE + 38, agi_port=BASE + 73, http_port=BASE + 80,
+                            agi_peers=(f"127.0.0.1:{BASE + 73}", f"127.0.0.1:{BASE + 74}"),
+                            rtp_start=BASE + 2000, rtp_end=BASE + 2999,
                             config_dir=make_config_dir(base), db_url=db_url)
         self.settings: Settings = settings.with_overrides(redis_url=services.ensure_redis(settings))
         self.redis = redis.Redis.from_url(self.settings.redis_url, decode_responses=True)
         self.prefix = f"hl:{self.settings.instance}:"
         self.store = CallStore(make_engine(self.settings.database_url))
         self.peers: list[SippPeer] = []
-        self._media = 27000
+        self._media = BASE + 3000
 
     # -- lifecycle ----------------------------------------------------------------------
     def start(self) -> None:
@@ -70,6 +86,7 @@ class Hotline:
     def stop(self) -> None:
         for peer in self.peers:
             peer.stop()
+        services.stop_daemon(self.settings, "controller2")
         services.stop_daemon(self.settings, "controller")
         asterisk_process.stop(self.settings)
 
@@ -83,8 +100,17 @@ class Hotline:
         services.stop_daemon(self.settings, "controller")
         self.redis.delete(self.prefix + "leader")
 
-    def controller_log(self) -> str:
-        path = self.settings.var_dir / f"{self.settings.instance}-controller.log"
+    def start_second_controller(self) -> None:
+        """Another controller process on the second FastAGI port, sharing Redis and the DB."""
+        env = {**services.settings_env(self.settings), "HOTLINE_AGI_PORT": str(BASE + 74)}
+        services.start_daemon(self.settings, "controller2", services.controller_argv(), env=env)
+        assert services.wait_port(BASE + 74, 30), self.controller_log("controller2")
+
+    def stop_second_controller(self) -> None:
+        services.stop_daemon(self.settings, "controller2")
+
+    def controller_log(self, name: str = "controller") -> str:
+        path = self.settings.var_dir / f"{self.settings.instance}-{name}.log"
         return path.read_text(errors="replace")[-5000:] if path.exists() else "(no controller log)"
 
     def clear_live_state(self) -> None:

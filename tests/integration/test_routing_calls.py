@@ -1,0 +1,103 @@
+"""Skill routing on real Asterisk: hard languages, relaxation, RONA, races, two controllers."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.integration.harness import AGENTS, Hotline
+
+pytestmark = pytest.mark.asterisk
+
+
+def log_in(h: Hotline, *agents: str, answer: bool = True) -> None:
+    for agent in agents:
+        h.agent_phone(agent, answer=answer)
+        h.desk("log_in", agent)
+        time.sleep(0.05)  # distinct idle-since times: the first logged in is the longest idle
+
+
+def events(h: Hotline, rec: dict, kind: str) -> list[dict]:
+    return [e["data"] for e in h.store.events(rec["call_id"]) if e["kind"] == kind]
+
+
+def test_english_caller_waits_for_english_seat_even_with_mandarin_agents_idle(fresh: Hotline) -> None:
+    log_in(fresh, "2001", "2002")
+    peer = fresh.call("13700000001", digits="9", hold_ms=16000)
+    assert peer.wait(timeout=90) == 0
+    rec = fresh.record("13700000001")
+    assert rec["outcome"] == "abandoned" and rec["agent_id"] == ""
+    assert rec["wait_seconds"] > 12  # past every relaxation step: language is never relaxed
+    assert events(fresh, rec, "offered") == []
+    log_in(fresh, "2003")
+    peer = fresh.call("13700000002", digits="9", hold_ms=3000)
+    assert peer.wait(timeout=90) == 0
+    rec = fresh.record("13700000002")
+    assert (rec["outcome"], rec["agent_id"]) == ("answered", "2003")
+    assert fresh.agent_state("2001")["calls_taken"] == fresh.agent_state("2002")["calls_taken"] == "0"
+
+
+def test_pension_call_widens_to_a_generalist_before_15_seconds(fresh: Hotline) -> None:
+    log_in(fresh, "2002")  # the specialist 2001 is not logged in
+    peer = fresh.call("13700000003", digits="01", hold_ms=20000)
+    assert peer.wait(timeout=90) == 0
+    rec = fresh.record("13700000003")
+    assert (rec["outcome"], rec["agent_id"], rec["skills"]) == ("answered", "2002", "social_insurance")
+    assert 9.5 <= rec["wait_seconds"] < 15, rec["wait_seconds"]
+    relaxed = events(fresh, rec, "relaxed")
+    assert [r["step"] for r in relaxed] == [1, 2] and relaxed[-1]["min_level"] == 0
+
+
+def test_ring_no_answer_moves_on_and_pauses_only_after_n_misses(fresh: Hotline) -> None:
+    log_in(fresh, "2001", answer=False)
+    log_in(fresh, "2002")
+    peer = fresh.call("13700000004", digits="1", hold_ms=9000)
+    assert peer.wait(timeout=90) == 0
+    rec = fresh.record("13700000004")
+    assert (rec["outcome"], rec["agent_id"]) == ("answered", "2002")
+    assert [e["agent"] for e in events(fresh, rec, "rona")] == ["2001"]
+    first = fresh.agent_state("2001")
+    assert (first["state"], first["misses"]) == ("available", "1"), first  # one miss never pauses
+    time.sleep(3.5)  # 2002's wrap-up ends; 2001 is again the longest idle
+    peer = fresh.call("13700000005", digits="1", hold_ms=9000)
+    assert peer.wait(timeout=90) == 0
+    rec = fresh.record("13700000005")
+    assert (rec["outcome"], rec["agent_id"]) == ("answered", "2002")
+    second = fresh.agent_state("2001")
+    assert (second["state"], second["pause_reason"], second["misses"]) == ("paused", "rona", "2"), second
+
+
+def test_caller_hanging_up_while_agent_rings_frees_the_agent(fresh: Hotline) -> None:
+    log_in(fresh, "2001", answer=False)
+    peer = fresh.call("13700000006", digits="1", hold_ms=3500)
+    assert peer.wait(timeout=60) == 0
+    rec = fresh.record("13700000006")
+    assert rec["outcome"] == "abandoned"
+    assert [e["agent"] for e in events(fresh, rec, "offered")] == ["2001"]
+    state = fresh.wait_for(lambda: (s := fresh.agent_state("2001"))["state"] == "available" and s, 5,
+                           "agent not freed")
+    assert state["misses"] == "0" and state["call_id"] == ""
+
+
+def test_two_controllers_never_ring_one_agent_for_two_calls(fresh: Hotline) -> None:
+    fresh.start_second_controller()
+    try:
+        log_in(fresh, *(a["id"] for a in AGENTS))
+        callers = [f"137000001{i:02d}" for i in range(8)]
+        peers = [fresh.call(c, digits="1", hold_ms=6000) for c in callers]
+        for peer in peers:
+            assert peer.wait(timeout=120) == 0, peer.errors()
+        records = [fresh.record(c, timeout=30) for c in callers]
+    finally:
+        fresh.stop_second_controller()
+    assert all(r["outcome"] == "answered" for r in records), [(r["caller"], r["outcome"]) for r in records]
+    assert len({r["attrs"]["controller"] for r in records}) == 2  # both controllers took calls
+    busy: dict[str, list[tuple[float, float]]] = {}
+    for r in records:
+        for e in fresh.store.events(r["call_id"]):
+            if e["kind"] == "offered":
+                busy.setdefault(e["data"]["agent"], []).append((e["at"].timestamp(), r["ended_at"].timestamp()))
+    for agent, spans in busy.items():
+        spans.sort()
+        for (_, end), (start, _) in zip(spans, spans[1:]):
+            assert start >= end - 0.05, f"agent {agent} offered a call while on another: {spans}"
