@@ -8,8 +8,10 @@ transactions (WATCH/MULTI) around the pure state machine in agents/state.py.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import random
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -138,7 +140,7 @@ class LiveState:
         """Apply a pure change to the agent's record atomically (optimistic, retried)."""
         key = self.agent_key(agent_id)
         async with self.redis.pipeline(transaction=True) as pipe:
-            for _ in range(20):
+            for attempt in range(20):
                 try:
                     await pipe.watch(key)
                     h = await pipe.hgetall(key)
@@ -151,6 +153,9 @@ class LiveState:
                     await pipe.execute()
                     return new
                 except WatchError:
+                    # Back off a random moment: retrying at once keeps two writers in
+                    # lock-step, and the one whose EXEC always lands second never gets through.
+                    await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
                     continue
         raise RuntimeError(f"agent {agent_id}: too much contention updating its record")
 

@@ -89,7 +89,11 @@ def load_secrets(var_dir: Path, env: Mapping[str, str]) -> dict[str, str]:
         for key in missing:
             stored[key] = secrets.token_urlsafe(18)
         var_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text("".join(f"{k}={v}\n" for k, v in sorted(stored.items())))
+        # Created 0600 from the start: write_text then chmod left the secrets readable by
+        # everyone (umask 022) until the chmod.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write("".join(f"{k}={v}\n" for k, v in sorted(stored.items())))
         path.chmod(0o600)
     return {k: env.get(k) or stored[k] for k in _SECRET_KEYS}
 

@@ -75,10 +75,16 @@ def start_agent(port: int, media_port: int, answer: bool = True, ring_ms: int = 
 
 
 def start_caller(server_port: int, caller: str, dnis: str = "12345", digits: str = "",
-                 digit_delay_ms: int = 1500, inter_digit_ms: int = 400, hold_ms: int = 4000,
-                 local_port: int = 0, media_port: int = 0, calls: int = 1, rate: float = 1.0) -> SippPeer:
-    """A citizen dialling ``dnis``; exits 0 when every call completed."""
-    scenario = _render("caller.xml.j2", caller=caller, dnis=dnis, digits=digits,
+                 digit_delay_ms: int = 1500, inter_digit_ms: int = 1500, hold_ms: int = 4000,
+                 local_port: int = 0, media_port: int = 0, calls: int = 1, rate: float = 1.0,
+                 dtmf: str = "") -> SippPeer:
+    """A citizen dialling ``dnis``; exits 0 when every call completed.
+
+    DTMF goes as RFC 4733 (pcap replay) for one digit and as SIP INFO for longer sequences:
+    SIPp replays every pcap with the same RTP timestamps, so a receiver rightly takes a
+    second replayed digit for a repeat of the first event."""
+    dtmf = dtmf or ("rfc4733" if len(digits) <= 1 else "info")
+    scenario = _render("caller.xml.j2", caller=caller, dnis=dnis, digits=digits, dtmf=dtmf,
                        digit_delay_ms=digit_delay_ms, inter_digit_ms=inter_digit_ms, hold_ms=hold_ms)
     args = ["-i", "127.0.0.1", "-mi", "127.0.0.1", "-m", str(calls), "-r", str(rate),
             "-timeout", str(int(hold_ms / 1000) + 60), "-timeout_error"]

@@ -17,7 +17,7 @@ from typing import Any, Iterable
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, func, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from hotline.records import CallEvent, CallRecord, utc
 from sql.schema import call_events, calls
@@ -149,6 +149,12 @@ class RecordWriter:
             try:
                 record, events = _decode(line)
                 await asyncio.to_thread(self.store.save, record, events)
+            except (DataError, IntegrityError) as exc:
+                # The database answers but rejects this record (e.g. a caller id longer than
+                # the column): retrying cannot help, and it must not block the lines after it.
+                log.error("spooled record rejected by the database, moved to %s.bad: %s", self.spool, exc)
+                with open(f"{self.spool}.bad", "a") as bad:
+                    bad.write(line + "\n")
             except (SQLAlchemyError, OSError):
                 break
             except (ValueError, TypeError, KeyError) as exc:

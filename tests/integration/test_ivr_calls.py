@@ -73,7 +73,8 @@ def test_hangup_mid_menu_leaves_a_complete_path(fresh: Hotline) -> None:
     rec = fresh.record("13900000007")
     assert rec["outcome"] == "ivr_hangup"
     assert rec["queued_at"] is None and rec["agent_id"] == ""
-    assert kinds(rec)[0] == "start" and kinds(rec)[-1] == "hangup"
+    assert kinds(rec)[0] == "start" and kinds(rec)[-2:] == ["hangup", "end"]
+    assert rec["ivr_path"][-1]["value"] == "CallerHungUp" and rec["ivr_path"][-2]["node"] == "greeting"
     assert fresh.agent_state("2002")["calls_taken"] == "0"
 
 
