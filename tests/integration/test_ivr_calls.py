@@ -81,7 +81,7 @@ def test_hangup_mid_menu_leaves_a_complete_path(fresh: Hotline) -> None:
 def test_emergency_notice_switched_on_without_restart(fresh: Hotline) -> None:
     fresh.redis.hset(fresh.prefix + "flags", "notice", "flood_warning")
     try:
-        rec = answered_call(fresh, "13900000008", "1", ["2002"], hold_ms=3000)
+        rec = answered_call(fresh, "13900000008", "", ["2002"], hold_ms=25000)
     finally:
         fresh.redis.hdel(fresh.prefix + "flags", "notice")
     assert rec["attrs"].get("notice") == "flood_warning"
@@ -90,5 +90,5 @@ def test_emergency_notice_switched_on_without_restart(fresh: Hotline) -> None:
 
 
 def test_province_line_has_its_own_number_and_queue(fresh: Hotline) -> None:
-    rec = answered_call(fresh, "13900000009", "1", ["2002"], dnis="12346")
+    rec = answered_call(fresh, "13900000009", "", ["2002"], dnis="12346", hold_ms=16000)
     assert (rec["dnis"], rec["queue"]) == ("12346", "province")

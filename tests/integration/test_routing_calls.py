@@ -83,8 +83,9 @@ def test_two_controllers_never_ring_one_agent_for_two_calls(fresh: Hotline) -> N
     fresh.start_second_controller()
     try:
         log_in(fresh, *(a["id"] for a in AGENTS))
-        callers = [f"137000001{i:02d}" for i in range(8)]
-        peers = [fresh.call(c, digits="1", hold_ms=6000) for c in callers]
+        # 4 agents, 6 callers: the first 4 talk 5 s; the last 2 wait for an agent to free up.
+        callers = [f"137000001{i:02d}" for i in range(6)]
+        peers = [fresh.call(c, digits="1", hold_ms=5000 if i < 4 else 25000) for i, c in enumerate(callers)]
         for peer in peers:
             assert peer.wait(timeout=120) == 0, peer.errors()
         records = [fresh.record(c, timeout=30) for c in callers]
