@@ -122,7 +122,7 @@ class AmiClient:
         return [e for e in listed if isinstance(e, ChannelListed)]
 
     async def originate(self, channel: str, context: str, exten: str, variables: dict[str, str],
-                        caller_id: str = "", timeout_ms: int = 30000) -> None:
+                        caller_id: str = "", timeout_ms: int = 30000, channel_id: str = "") -> None:
         """Originate asynchronously (``Async: true``): the reply is only "queued"; the
         outcome arrives as events. Synchronous Originate replies have crashed panoramisk."""
         fields = {"Action": "Originate", "Channel": channel, "Context": context, "Exten": exten,
@@ -130,9 +130,11 @@ class AmiClient:
                   "Variable": ",".join(f"{k}={v}" for k, v in variables.items())}
         if caller_id:
             fields["CallerID"] = caller_id
+        if channel_id:
+            fields["ChannelId"] = channel_id  # the new channel's Uniqueid: events can be matched
         await self.action(fields)
 
     async def close(self) -> None:
         if self.manager is not None:
-            self.manager.close()
             self.manager.connection_lost = lambda exc: None  # type: ignore[method-assign]
+            self.manager.close()

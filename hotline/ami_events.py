@@ -55,7 +55,16 @@ class DeviceStateChanged:
     state: str
 
 
-AmiEvent = Union[Hangup, DialBegin, DialEnd, FullyBooted, ChannelListed, DeviceStateChanged]
+@dataclass(frozen=True)
+class OriginateResult:
+    """Outcome of an asynchronous Originate (the new channel's Uniqueid, when we chose it)."""
+
+    uniqueid: str
+    success: bool
+    reason: str
+
+
+AmiEvent = Union[Hangup, DialBegin, DialEnd, FullyBooted, ChannelListed, DeviceStateChanged, OriginateResult]
 
 
 def _get(msg: Mapping[str, str], key: str) -> str:
@@ -72,6 +81,8 @@ _BUILDERS: dict[str, Callable[[Mapping[str, str]], AmiEvent]] = {
     "fullybooted": lambda m: FullyBooted(str(m.get("Status", ""))),
     "coreshowchannel": lambda m: ChannelListed(_get(m, "Uniqueid"), _get(m, "Channel"), str(m.get("Application", ""))),
     "devicestatechange": lambda m: DeviceStateChanged(_get(m, "Device"), _get(m, "State")),
+    "originateresponse": lambda m: OriginateResult(str(m.get("Uniqueid", "")), _get(m, "Response") == "Success",
+                                                   str(m.get("Reason", ""))),
 }
 
 EVENT_NAMES = ("Hangup", "DialBegin", "DialEnd", "FullyBooted", "DeviceStateChange")

@@ -18,6 +18,7 @@ import ivr
 from hotline.agi_server import AgiChannel, ChannelGone
 from hotline.live_state import QueuedCall
 from hotline.records import CallEvent, CallRecord
+from hotline.waiting_info import announcement_attrs
 
 if TYPE_CHECKING:
     from hotline.controller import Services
@@ -38,6 +39,10 @@ class CallTrack:
     agent_channel: str = ""
 
 
+class CallbackBooked(Exception):
+    """The waiting caller accepted a callback: the session ends, the call keeps its place."""
+
+
 class CallSession:
     def __init__(self, services: "Services", channel: AgiChannel) -> None:
         self.sv = services
@@ -51,6 +56,9 @@ class CallSession:
             attrs={"controller": services.controller_id},
         )
         self.agent_id = ""
+        self.keep_in_queue = False
+        self._next_announce: float | None = None
+        self._callback_offered = False
 
     def now(self) -> float:
         return self.sv.clock()
@@ -67,6 +75,8 @@ class CallSession:
             await self.ch.run("ANSWER")
             action = await self._run_ivr()
             await self._act(action)
+            completed = True
+        except CallbackBooked:
             completed = True
         except ChannelGone:
             completed = True
@@ -158,16 +168,23 @@ class CallSession:
         self.event("queued", queue=action.queue, language=action.language, skills=sorted(action.skills))
         await self.sv.live.enqueue(call)
         await self.ch.run("SET MUSIC", "on", "default")
+        self._next_announce = queued_at + policy.announce_interval if policy.announce_interval > 0 else None
+        self._callback_offered = False
         while True:
-            agent_id, relax_step = await self._wait_for_agent()
+            agent_id, relax_step = await self._wait_for_agent(call, policy)
             if await self._offer(agent_id, relax_step, policy):
-                return
+                break
+        if action.survey and not self.ch.hung_up and action.survey in self.sv.flows:
+            await self._survey(action)
 
-    async def _wait_for_agent(self) -> tuple[str, int]:
+    async def _wait_for_agent(self, call: QueuedCall, policy: Any) -> tuple[str, int]:
         while True:
+            timeout = HEARTBEAT
+            if self._next_announce is not None:
+                timeout = max(0.0, min(timeout, self._next_announce - self.now()))
             getter = asyncio.ensure_future(self.track.assignment.get())
             hangup = asyncio.ensure_future(self.track.hangup.wait())
-            done, _ = await asyncio.wait({getter, hangup}, timeout=HEARTBEAT, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait({getter, hangup}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             for f in (getter, hangup):
                 if f not in done:
                     f.cancel()
@@ -175,7 +192,64 @@ class CallSession:
                 return getter.result()
             if hangup in done:
                 raise ChannelGone("caller hung up while waiting")
-            await self.ch.run("CHANNEL STATUS")  # heartbeat: raises ChannelGone if the caller left
+            if self._next_announce is not None and self.now() >= self._next_announce:
+                await self._announce(call, policy)
+                self._next_announce = self.now() + policy.announce_interval
+            else:
+                await self.ch.run("CHANNEL STATUS")  # heartbeat: raises ChannelGone if the caller left
+
+    # -- while waiting: position, expected wait, callback offer ---------------------------
+    async def _announce(self, call: QueuedCall, policy: Any) -> None:
+        flow = self.sv.flows.get("waiting")
+        if flow is None:
+            return
+        waited = self.now() - call.arrived_at
+        offer = (self.sv.callbacks_enabled and not self._callback_offered
+                 and policy.callback_offer_after is not None and waited >= policy.callback_offer_after)
+        position, minutes = await self.sv.waiting_figures(call)
+        attrs = {"language": call.language, **announcement_attrs(position, minutes, offer)}
+        self._callback_offered = self._callback_offered or offer
+        self.event("announced", position=position, minutes=minutes, callback_offered=offer)
+        await self.ch.run("SET MUSIC", "off")
+        run = ivr.IvrRun(flow, attrs)
+        instruction = run.start()
+        while not isinstance(instruction, ivr.Finished):
+            instruction = run.feed(await self._execute(instruction))
+        if isinstance(instruction.action, ivr.CallerHungUp):
+            raise ChannelGone("caller hung up during an announcement")
+        if run.attrs.get("callback") == "yes":
+            await self._book_callback(instruction.action)
+        await self.ch.run("SET MUSIC", "on", "default")
+
+    async def _book_callback(self, action: Any) -> None:
+        await self.sv.live.make_callback(self.call_id, self.sv.controller_id)
+        self.keep_in_queue = True
+        self.event("callback_booked", number=self.record.caller)
+        self.record = self.record.but(outcome="callback_requested", ended_at=self.now())
+        while not self.track.assignment.empty():  # an agent was assigned meanwhile: use it now
+            agent_id, _ = self.track.assignment.get_nowait()
+            self.sv.tasks.spawn(self.sv.place_callback(self.call_id, agent_id), f"callback-{self.call_id}")
+        try:
+            await self._play(action.prompts, action.language)
+            await self.ch.run("HANGUP")
+        except ChannelGone:
+            pass
+        raise CallbackBooked(self.call_id)
+
+    # -- after the agent: satisfaction survey ---------------------------------------------
+    async def _survey(self, action: Any) -> None:
+        run = ivr.IvrRun(self.sv.flows[action.survey], {"language": action.language})
+        instruction = run.start()
+        try:
+            while not isinstance(instruction, ivr.Finished):
+                instruction = run.feed(await self._execute(instruction))
+            if isinstance(instruction.action, ivr.PlayAndHangup):
+                await self._play(instruction.action.prompts, instruction.action.language)
+        finally:
+            result = {k: run.attrs[k] for k in ("satisfaction", "follow_up") if k in run.attrs}
+            if result:
+                self.record = self.record.but(attrs={**self.record.attrs, **result})
+                self.event("survey", **result)
 
     async def _offer(self, agent_id: str, relax_step: int, policy: Any) -> bool:
         """Ring the agent; True when the call ended after being answered, False to wait again."""
@@ -187,6 +261,7 @@ class CallSession:
         await self.sv.agent_ringing(agent_id, self.call_id)
         status = await self._dial(agent_id, policy)
         if self.track.answered_at is not None:
+            self.record = self.record.but(ended_at=self.now())  # the survey, if any, is after the call
             await self.sv.agent_call_ended(agent_id, self.record.queue, self.track.answered_at, self.now())
             return True
         if status == "CANCEL" or self.ch.hung_up:
@@ -221,7 +296,8 @@ class CallSession:
         await self.ch.run("EXEC", "MixMonitor", f"{recording},b")
         self.record = self.record.but(recording=recording)
         try:
-            await self.ch.run("EXEC", "Dial", f"PJSIP/{agent_id},{int(policy.ring_timeout)},m")
+            # g: when the agent hangs up first, the caller stays with us (survey, record).
+            await self.ch.run("EXEC", "Dial", f"PJSIP/{agent_id},{int(policy.ring_timeout)},mg")
         except ChannelGone:
             return "CANCEL" if self.track.answered_at is None else "ANSWER"
         status = (await self.ch.run("GET VARIABLE", "DIALSTATUS", allow_dead=True)).data
@@ -259,7 +335,8 @@ class CallSession:
         self.event("ended", outcome=self.record.outcome)
         self.sv.tracks.pop(self.call_id, None)
         try:
-            await self.sv.live.remove_call(self.call_id)
+            if not self.keep_in_queue:
+                await self.sv.live.remove_call(self.call_id)
             if self.agent_id and self.track.answered_at is None:
                 await self.sv.agent_released(self.agent_id)
         except Exception:

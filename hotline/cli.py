@@ -78,7 +78,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 def start_demo_agents(settings: Settings, roster: Any) -> list[str]:
     """One SIPp phone per roster agent whose fixed contact is on this machine."""
-    from hotline.sipp import sipp_binary
+    from hotline.sipp import render_scenario, sipp_binary
 
     started = []
     for i, agent in enumerate(roster):
@@ -87,10 +87,8 @@ def start_demo_agents(settings: Settings, roster: Any) -> list[str]:
         port = agent.contact.rsplit(":", 1)[1]
         scenario_dir = settings.var_dir / "demo-agents"
         scenario_dir.mkdir(parents=True, exist_ok=True)
-        from hotline.sipp import _render
-
         xml = scenario_dir / f"agent-{agent.agent_id}.xml"
-        xml.write_text(_render("agent.xml.j2", answer=True, ring_ms=800))
+        xml.write_text(render_scenario("agent.xml.j2", answer=True, ring_ms=800, hangup_after_ms=0))
         services.start_daemon(settings, f"agent-{agent.agent_id}", [
             sipp_binary(), "-sf", str(xml), "-i", "127.0.0.1", "-p", port, "-mi", "127.0.0.1",
             "-mp", str(DEMO_MEDIA_BASE + 10 * i), "-nostdin"])

@@ -26,13 +26,15 @@ from hotline import queue_log
 from hotline.agent_desk import AgentDesk
 from hotline.agi_server import AgiChannel, FastAgiServer
 from hotline.ami import AmiClient
-from hotline.ami_events import AmiEvent, DialEnd, Hangup
+from hotline.ami_events import AmiEvent, DialEnd, Hangup, OriginateResult
 from hotline.call_session import CallSession, CallTrack
-from hotline.live_state import LiveState, parse_assignment
+from hotline.callback_session import run_callback
+from hotline.live_state import LiveState, QueuedCall, parse_assignment
 from hotline.router_service import RouterService
 from hotline.settings import Settings
 from hotline.store import CallStore, RecordWriter, make_engine, migrate
 from hotline.tasks import TaskOwner
+from hotline.waiting_info import expected_wait_minutes, position_ahead
 from queues.config import load_queues
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,20 @@ class Services:
     desk: AgentDesk
     tasks: TaskOwner
     tracks: dict[str, CallTrack] = field(default_factory=dict)
+    place_callback: Callable[[str, str], Any] = field(default=None)  # type: ignore[assignment]
+
+    @property
+    def callbacks_enabled(self) -> bool:
+        return bool(self.settings.outbound_trunk)
+
+    async def waiting_figures(self, call: QueuedCall) -> tuple[int, int]:
+        """(callers ahead, expected wait in minutes) for an announcement."""
+        waiting = await self.live.waiting()
+        position = position_ahead(call, waiting, self.queues)
+        on_shift = sum(1 for r in await self.live.agents()
+                       if r.state.value not in ("logged_out", "paused")
+                       and r.agent_id in self.roster and call.language in self.roster[r.agent_id].languages)
+        return position, expected_wait_minutes(position, on_shift)
     repeat_threshold: int = 3
 
     async def repeat_calls(self, caller: str, now: float) -> int:
@@ -123,6 +139,7 @@ class Controller:
         self.router: RouterService | None = None
         self.redis: Redis | None = None
         self.stopped = asyncio.Event()
+        self._callback_legs: dict[str, tuple[str, str]] = {}
 
     async def start(self) -> None:
         s = self.settings
@@ -136,11 +153,12 @@ class Controller:
         writer = RecordWriter(store, s.var_dir / f"spool-{s.instance}.jsonl")
         desk = AgentDesk(live, self.clock)
         self.sv = Services(s, self.controller_id, self.clock, roster, queues, flows, live, store,
-                           writer, desk, self.tasks)
+                           writer, desk, self.tasks, place_callback=self.place_callback)
         await desk.log_in_roster(roster.values())
         self.router = RouterService(self.sv)
         self.agi = FastAgiServer()
         self.agi.add_route("call", self._on_call)
+        self.agi.add_route("callback", self._on_callback)
         await self.agi.start(s.agi_host, s.agi_port)
         self.ami = AmiClient(s, self._on_ami_event, self._on_ami_login, self.tasks)
         await self.ami.start()
@@ -165,6 +183,36 @@ class Controller:
         assert self.sv is not None
         await CallSession(self.sv, channel).run()
 
+    async def _on_callback(self, channel: AgiChannel) -> None:
+        assert self.sv is not None
+        await run_callback(self.sv, channel)
+
+    async def place_callback(self, call_id: str, agent_id: str) -> None:
+        """Ring the agent for a callback request; the citizen is dialled once they answer."""
+        assert self.sv is not None and self.ami is not None
+        call = await self.sv.live.call(call_id)
+        if call is None:
+            await self.sv.desk.released(agent_id)
+            return
+        policy = self.sv.queues[call.queue]
+        channel_id = f"{call_id}-cb{int(self.clock() * 1000) % 100000}"
+        self._callback_legs[channel_id] = (call_id, agent_id)
+        await self.sv.desk.ringing(agent_id, call_id)
+        try:
+            await self.ami.originate(
+                f"PJSIP/{agent_id}", "hotline-callback", "s", timeout_ms=int(policy.ring_timeout * 1000),
+                channel_id=channel_id, caller_id=f'"callback" <{call.caller}>',
+                variables={"HOTLINE_CALLBACK_ID": call_id, "HOTLINE_CALLBACK_AGI": f"agi://{self.settings.agi_host}:{self.settings.agi_port}"})
+        except Exception as exc:
+            log.error("callback %s: originate to agent %s failed: %s", call_id, agent_id, exc)
+            self._callback_legs.pop(channel_id, None)
+            await self._callback_missed(call_id, agent_id)
+
+    async def _callback_missed(self, call_id: str, agent_id: str) -> None:
+        assert self.sv is not None
+        await self.sv.desk.missed(agent_id, self.sv.queues[(await self.sv.live.call(call_id) or QueuedCall(call_id, "", "main", 0)).queue])
+        await self.sv.live.requeue(call_id, excluded_agent=agent_id)
+
     # -- AMI ----------------------------------------------------------------------------
     def _on_ami_event(self, event: AmiEvent) -> None:
         assert self.sv is not None
@@ -179,6 +227,11 @@ class Controller:
                 track.agent_channel = event.dest_channel
                 agent_id = event.dest_channel.split("/", 1)[-1].rsplit("-", 1)[0]
                 self.tasks.spawn(self.sv.desk.answered(agent_id), f"answered-{agent_id}")
+        elif isinstance(event, OriginateResult) and event.uniqueid in self._callback_legs:
+            call_id, agent_id = self._callback_legs.pop(event.uniqueid)
+            if not event.success:
+                log.info("callback %s: agent %s did not answer (%s)", call_id, agent_id, event.reason)
+                self.tasks.spawn(self._callback_missed(call_id, agent_id), f"callback-missed-{call_id}")
 
     async def _on_ami_login(self) -> None:
         """After every (re)login: drop calls whose channel vanished, reconcile the fallback."""
@@ -241,7 +294,13 @@ class Controller:
             track.assignment.put_nowait((agent_id, relax_step))
 
     async def _orphan_assignment(self, call_id: str, agent_id: str) -> None:
+        """An assignment for a call with no live session here: a callback to place, or a
+        call whose caller left just before (free the agent)."""
         assert self.sv is not None
+        call = await self.sv.live.call(call_id)
+        if call is not None and call.callback:
+            await self.place_callback(call_id, agent_id)
+            return
         await self.sv.live.remove_call(call_id)
         await self.sv.desk.released(agent_id)
 

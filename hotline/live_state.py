@@ -67,6 +67,7 @@ class QueuedCall:
     state: str = "waiting"
     agent: str = ""
     caller: str = ""
+    callback: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     def to_hash(self) -> dict[str, str]:
@@ -75,7 +76,8 @@ class QueuedCall:
             "arrived_at": repr(self.arrived_at), "language": self.language,
             "skills": ",".join(sorted(self.skills)), "priority": str(self.priority),
             "excluded": ",".join(sorted(self.excluded)), "state": self.state, "agent": self.agent,
-            "caller": self.caller, "extra": json.dumps(self.extra),
+            "caller": self.caller, "callback": "1" if self.callback else "",
+            "extra": json.dumps(self.extra),
         }
 
     @classmethod
@@ -86,7 +88,7 @@ class QueuedCall:
             arrived_at=float(h.get("arrived_at", "0")), language=h.get("language", "zh"),
             skills=split(h.get("skills")), priority=int(h.get("priority", "0")),
             excluded=split(h.get("excluded")), state=h.get("state", "waiting"),
-            agent=h.get("agent", ""), caller=h.get("caller", ""),
+            agent=h.get("agent", ""), caller=h.get("caller", ""), callback=h.get("callback") == "1",
             extra=json.loads(h.get("extra") or "{}"),
         )
 
@@ -179,6 +181,16 @@ class LiveState:
                                                        "excluded": ",".join(sorted(excluded))})
             pipe.sadd(self.waiting_key, call_id)
             await pipe.execute()
+        await self.notify_changed()
+
+    async def call(self, call_id: str) -> QueuedCall | None:
+        h = await self.redis.hgetall(self.call_key(call_id))
+        return QueuedCall.from_hash(h) if h else None
+
+    async def make_callback(self, call_id: str, owner: str) -> None:
+        """The caller hung up after asking to be called back: the call keeps its place in
+        line (same arrival time) as a callback request that ``owner`` will place."""
+        await self.redis.hset(self.call_key(call_id), mapping={"callback": "1", "owner": owner})
         await self.notify_changed()
 
     async def set_call_state(self, call_id: str, state: str) -> None:

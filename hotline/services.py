@@ -142,4 +142,5 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "REDIS_URL": settings.redis_url, "HOTLINE_DB_URL": settings.db_url,
         "HOTLINE_CONFIG_DIR": str(settings.config_dir),
         "HOTLINE_AGI_PEERS": ",".join(settings.agi_peers),
+        "HOTLINE_OUTBOUND_TRUNK": settings.outbound_trunk,
     }

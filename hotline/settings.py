@@ -42,6 +42,7 @@ class Settings:
     db_url: str = ""
     config_dir: Path = PROJECT_ROOT
     agi_peers: tuple[str, ...] = ()
+    outbound_trunk: str = ""          # host:port of the carrier for callbacks; empty = no callbacks
 
     @property
     def agi_endpoints(self) -> tuple[str, ...]:
@@ -129,6 +130,7 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         db_url=env.get("HOTLINE_DB_URL", ""),
         config_dir=Path(env.get("HOTLINE_CONFIG_DIR", base.config_dir)),
         agi_peers=tuple(p.strip() for p in env.get("HOTLINE_AGI_PEERS", "").split(",") if p.strip()),
+        outbound_trunk=env.get("HOTLINE_OUTBOUND_TRUNK", ""),
     )
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

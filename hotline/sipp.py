@@ -17,7 +17,7 @@ import jinja2
 SCENARIOS = Path(__file__).resolve().parent / "sipp_scenarios"
 
 
-def _render(name: str, **context: object) -> str:
+def render_scenario(name: str, **context: object) -> str:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(SCENARIOS)), undefined=jinja2.StrictUndefined)
     return env.get_template(name).render(**context)
 
@@ -67,9 +67,11 @@ def _start(role: str, scenario: str, args: list[str]) -> SippPeer:
     return SippPeer(proc, workdir, role)
 
 
-def start_agent(port: int, media_port: int, answer: bool = True, ring_ms: int = 500) -> SippPeer:
-    """A call taker's phone on 127.0.0.1:port, answering after ring_ms (or never)."""
-    scenario = _render("agent.xml.j2", answer=answer, ring_ms=ring_ms)
+def start_agent(port: int, media_port: int, answer: bool = True, ring_ms: int = 500,
+                hangup_after_ms: int = 0) -> SippPeer:
+    """A phone on 127.0.0.1:port (a call taker's, or a citizen's for callbacks), answering
+    after ring_ms (or never), hanging up itself after hangup_after_ms when that is set."""
+    scenario = render_scenario("agent.xml.j2", answer=answer, ring_ms=ring_ms, hangup_after_ms=hangup_after_ms)
     return _start(f"agent{port}", scenario, ["-i", "127.0.0.1", "-p", str(port), "-mi", "127.0.0.1",
                                              "-mp", str(media_port), "-bind_local"])
 
@@ -84,7 +86,7 @@ def start_caller(server_port: int, caller: str, dnis: str = "12345", digits: str
     SIPp replays every pcap with the same RTP timestamps, so a receiver rightly takes a
     second replayed digit for a repeat of the first event."""
     dtmf = dtmf or ("rfc4733" if len(digits) <= 1 else "info")
-    scenario = _render("caller.xml.j2", caller=caller, dnis=dnis, digits=digits, dtmf=dtmf,
+    scenario = render_scenario("caller.xml.j2", caller=caller, dnis=dnis, digits=digits, dtmf=dtmf,
                        digit_delay_ms=digit_delay_ms, inter_digit_ms=inter_digit_ms, hold_ms=hold_ms)
     args = ["-i", "127.0.0.1", "-mi", "127.0.0.1", "-m", str(calls), "-r", str(rate),
             "-timeout", str(int(hold_ms / 1000) + 60), "-timeout_error"]

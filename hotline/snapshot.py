@@ -17,7 +17,7 @@ def build_snapshot(calls: Iterable[QueuedCall], records: Iterable[AgentRecord],
                    roster: Mapping[str, RosterAgent], queues: Mapping[str, QueuePolicy],
                    now: float) -> Snapshot:
     agents = tuple(_agent(r, roster[r.agent_id], now) for r in records if r.agent_id in roster)
-    waiting = tuple(_call(c) for c in calls if c.queue in queues)
+    waiting = tuple(to_acd_call(c) for c in calls if c.queue in queues)
     return Snapshot(calls=waiting, agents=agents, queues=queues)
 
 
@@ -29,7 +29,7 @@ def _agent(record: AgentRecord, seat: RosterAgent, now: float) -> Agent:
                  busy_seconds=record.busy_seconds)
 
 
-def _call(call: QueuedCall) -> Call:
+def to_acd_call(call: QueuedCall) -> Call:
     return Call(call_id=call.call_id, queue=call.queue, arrived_at=call.arrived_at,
                 language=call.language, skills=call.skills, priority=call.priority,
-                excluded_agents=call.excluded)
+                excluded_agents=call.excluded, callback=call.callback)

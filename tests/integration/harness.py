@@ -36,6 +36,10 @@ INSTANCE = "itest" if BASE == 25000 else f"itest{BASE}"
 # Faster than production so ring-no-answer tests take seconds: ring 5 s, pause after 2
 # misses, 3 s wrap-up. The production values are in queues/queues.yaml.
 TEST_QUEUE_DEFAULTS = {"ring_timeout": 5, "max_misses_before_pause": 2, "wrapup_seconds": 3}
+# The province line (12346) announces every 3 s and offers a callback after 2 s, so
+# announcement and callback tests are short; main keeps production timing.
+TEST_PROVINCE = {"announce_interval": 3, "callback_offer_after": 2}
+CITIZEN_PHONE_PORT = BASE + 1500  # where the outbound (callback) trunk points
 
 
 def make_config_dir(base: Path) -> Path:
@@ -50,6 +54,7 @@ def make_config_dir(base: Path) -> Path:
     for queue in queues["queues"].values():
         for key in TEST_QUEUE_DEFAULTS:
             queue.pop(key, None)
+    queues["queues"]["province"].update(TEST_PROVINCE)
     (cfg / "queues" / "queues.yaml").write_text(yaml.safe_dump(queues, allow_unicode=True))
     (cfg / "ivr").mkdir(exist_ok=True)
     shutil.copytree(PROJECT_ROOT / "ivr" / "flows", cfg / "ivr" / "flows", dirs_exist_ok=True)
@@ -67,6 +72,7 @@ class Hotline:
                             ami_port=BASE + 38, agi_port=BASE + 73, http_port=BASE + 80,
                             agi_peers=(f"127.0.0.1:{BASE + 73}", f"127.0.0.1:{BASE + 74}"),
                             rtp_start=BASE + 2000, rtp_end=BASE + 2999,
+                            outbound_trunk=f"127.0.0.1:{CITIZEN_PHONE_PORT}",
                             config_dir=make_config_dir(base), db_url=db_url)
         self.settings: Settings = settings.with_overrides(redis_url=services.ensure_redis(settings))
         self.redis = redis.Redis.from_url(self.settings.redis_url, decode_responses=True)
@@ -119,9 +125,19 @@ class Hotline:
             self.redis.delete(*keys)
 
     # -- agents ---------------------------------------------------------------------------
-    def agent_phone(self, agent_id: str, answer: bool = True, ring_ms: int = 300) -> SippPeer:
+    def agent_phone(self, agent_id: str, answer: bool = True, ring_ms: int = 300,
+                    hangup_after_ms: int = 0) -> SippPeer:
         self._media += 10
-        peer = start_agent(AGENT_PORT[agent_id], self._media, answer=answer, ring_ms=ring_ms)
+        peer = start_agent(AGENT_PORT[agent_id], self._media, answer=answer, ring_ms=ring_ms,
+                           hangup_after_ms=hangup_after_ms)
+        self.peers.append(peer)
+        return peer
+
+    def citizen_phone(self, hangup_after_ms: int = 2000) -> SippPeer:
+        """The phone the outbound trunk reaches: a citizen being called back."""
+        self._media += 10
+        peer = start_agent(CITIZEN_PHONE_PORT, self._media, answer=True, ring_ms=300,
+                           hangup_after_ms=hangup_after_ms)
         self.peers.append(peer)
         return peer
 
@@ -146,10 +162,11 @@ class Hotline:
 
     # -- citizens -------------------------------------------------------------------------
     def call(self, caller: str, digits: str = "", dnis: str = "12345", hold_ms: int = 3000,
-             digit_delay_ms: int = 1200) -> SippPeer:
+             digit_delay_ms: int = 1200, inter_digit_ms: int = 1500) -> SippPeer:
         self._media += 10
         peer = start_caller(self.settings.sip_port, caller, dnis=dnis, digits=digits, hold_ms=hold_ms,
-                            digit_delay_ms=digit_delay_ms, media_port=self._media)
+                            digit_delay_ms=digit_delay_ms, inter_digit_ms=inter_digit_ms,
+                            media_port=self._media)
         self.peers.append(peer)
         return peer
 

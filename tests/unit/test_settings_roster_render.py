@@ -318,10 +318,10 @@ def test_every_dialled_number_enters_the_hotline(rendered: dict[str, Path]) -> N
 
 def test_agi_targets_every_controller(tmp_path: Path) -> None:
     one = dict(dialplan_of(tmp_path, SETTINGS)["globals"])
-    assert one == {"HOTLINE_AGI_0": "agi://127.0.0.1:14573", "HOTLINE_AGI_COUNT": "1"}
+    assert one == {"HOTLINE_AGI_0": "agi://127.0.0.1:14573", "HOTLINE_AGI_COUNT": "1", "HL_NEXT": "0"}
     two = dict(dialplan_of(tmp_path, SETTINGS.with_overrides(agi_peers=("10.0.0.1:4573", "10.0.0.2:4573")))["globals"])
     assert two == {"HOTLINE_AGI_0": "agi://10.0.0.1:4573", "HOTLINE_AGI_1": "agi://10.0.0.2:4573",
-                   "HOTLINE_AGI_COUNT": "2"}
+                   "HOTLINE_AGI_COUNT": "2", "HL_NEXT": "0"}
 
 
 def dialplan_of(tmp_path: Path, settings: Settings) -> dict[str, list[tuple[str, str]]]:

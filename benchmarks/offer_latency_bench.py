@@ -1,0 +1,583 @@
+"""Offer latency on real Asterisk: our controller against a plain app_queue, in the same run.
+
+Run: ``HOTLINE_TEST_PORT_BASE=35000 python -m benchmarks.offer_latency_bench`` (about 4-5
+minutes on 2 cores; the port base defaults to 35000 so a benchmark never collides with the
+integration tests on 25000). It starts a whole test hotline with the integration harness
+(tests/integration/harness.py: real Asterisk 22, Redis, the controller process, SIPp phones
+for all four roster agents, ring 300 ms; test queue defaults: wrap-up 3 s) in a temporary
+folder, measures, and stops everything (also on Ctrl-C or an error).
+
+What is measured: the time from the moment a call could be offered to the moment the
+agent's INVITE leaves Asterisk. "INVITE leaves Asterisk" is the AMI ``DialBegin`` event of
+the agent leg (DestChannel ``PJSIP/<agent>-...``): app_dial and app_queue publish it right
+after ``ast_call()`` handed the INVITE to PJSIP, and Asterisk stamps it (timestampevents)
+with its own clock, so queueing in the AMI socket or this process does not count. The
+benchmark reads AMI itself (a plain socket in a thread, events ``call,agent``). For
+app_queue the ``AgentCalled`` event is published next to DialBegin; it is checked, not used.
+Every "could be offered" moment is likewise taken from the system's own record of it, on
+the same machine clock (the controller writes time.time(); Asterisk stamps its events):
+
+1. **idle agent** -- a call is queued while an eligible agent is idle.
+   ours: the call's ``queued`` event in the database (CallSession writes it just before the
+   call enters the shared queue in Redis). Our latency therefore includes the Redis enqueue,
+   the router's wake-up by pub/sub, acd.route(), the Lua claim, the assignment message to
+   the owning session and the AGI commands before Dial (SET MUSIC off, EXEC MixMonitor:
+   every controller call is recorded; the fallback queue records nothing).
+   app_queue: ``QueueCallerJoin`` (the caller enters Queue()). Calls dial 12345 and press 1
+   (the IVR is skipped at once). Calls are paced so that, by the benchmark's own AMI view
+   (an agent is busy from DialBegin to its channel's Hangup plus the wrap-up plus 0.5 s),
+   at least one agent is idle for every call not yet offered, plus one.
+2. **agent freed (log-in / unpause)** -- every agent is unavailable, a call waits, one
+   agent becomes available. ours: all agents logged out; the call is waiting once the AMI
+   ``MusicOnHoldStart`` of the caller is seen (the session starts the music right after
+   enqueueing); then ``AgentDesk.log_in`` (the harness's desk action); the moment is the
+   returned record's ``since`` (the clock reading the log-in was applied with, taken just
+   before the Redis write). app_queue: every member paused (AMI QueuePause); after
+   QueueCallerJoin one member is unpaused; the moment is the ``QueueMemberPause`` (Paused 0)
+   event's Timestamp. The agent is freed after a random 0.2-1.2 s, so app_queue's
+   once-a-second re-check (wait_our_turn: ast_waitfordigit(RECHECK * 1000)) has a uniform
+   phase instead of one fixed by the benchmark. Agents rotate; the freed agent is logged
+   out / paused again once it answered, and the next trial starts when the caller hung up.
+3. **wrap-up ends** -- four "chains" of calls, one per agent: each chain places its next
+   call when its previous caller hangs up, so the new call queues while the agents are in
+   wrap-up. A sample is an offer (DialBegin to agent X at T) whose call was queued at least
+   50 ms before X's wrap-up ended (F); latency = T - F. ours: F = the agent's
+   ``wrap_until`` in Redis (polled every 20 ms while the agent is in wrap-up; the router
+   notices a wrap-up's end on its 0.25 s tick, no event marks it). app_queue (queues.conf
+   wrapuptime = 5): app_queue stores the member's last call end in whole seconds
+   (time(&member->lastcall)) and tests ``time(NULL) - wrapuptime < lastcall``, so the
+   member really becomes available at floor(end) + 5; F is taken as that effective moment,
+   with ``end`` = the ``AgentComplete`` event, published immediately before that time().
+   Offers straight to an idle agent (first calls of each chain) are not samples.
+
+All app_queue runs use the real fallback path: the controller process is stopped
+(Hotline.stop_controller), the AGI() request fails and the dialplan sends the citizen to
+the ``hotline-fallback`` queue (rrmemory, ringinuse = no, all four agents as static
+members). The controller is restarted at the end (it imports the fallback calls) before
+everything is stopped.
+
+Percentiles: median and p99 with linear interpolation between order statistics; with fewer
+than 100 samples p99 lies between the two largest samples, so the max is printed as well.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import platform
+import random
+import shutil
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+# The harness derives every port and the instance name from this at import time.
+os.environ.setdefault("HOTLINE_TEST_PORT_BASE", "35000")
+
+from hotline.sipp import SippPeer  # noqa: E402
+from tests.integration.harness import AGENTS, BASE, TEST_QUEUE_DEFAULTS, Hotline  # noqa: E402
+
+AGENT_IDS = [a["id"] for a in AGENTS]
+FALLBACK_QUEUE = "hotline-fallback"
+FALLBACK_WRAPUP = 5.0  # asterisk_conf/templates/queues.conf.j2
+OUR_WRAPUP = float(TEST_QUEUE_DEFAULTS["wrapup_seconds"])
+DIGIT_DELAY_MS = 500
+Event = dict[str, str]
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# -- AMI ---------------------------------------------------------------------------------
+class AmiTap:
+    """A plain AMI connection: a reader thread keeps every event; actions wait for replies."""
+
+    def __init__(self, port: int, user: str, secret: str) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.sock.settimeout(None)
+        self.events: list[Event] = []
+        self.replies: dict[str, Event] = {}
+        self.cond = threading.Condition()
+        self.closed = False
+        self._wlock = threading.Lock()
+        self._ids = 0
+        self._buf = b""
+        banner = self._read_block(first_line_only=True)
+        if not banner.startswith("Asterisk Call Manager"):
+            raise RuntimeError(f"not AMI: {banner!r}")
+        self._thread = threading.Thread(target=self._reader, name="ami-tap", daemon=True)
+        self._thread.start()
+        reply = self.action({"Action": "Login", "Username": user, "Secret": secret, "Events": "call,agent"})
+        if reply.get("Response") != "Success":
+            raise RuntimeError(f"AMI login failed: {reply}")
+
+    def _read_block(self, first_line_only: bool = False) -> str:
+        sep = b"\r\n" if first_line_only else b"\r\n\r\n"
+        while sep not in self._buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("AMI closed")
+            self._buf += chunk
+        block, self._buf = self._buf.split(sep, 1)
+        return block.decode("utf-8", "replace")
+
+    def _reader(self) -> None:
+        try:
+            while True:
+                block = self._read_block()
+                msg: Event = {"_rx": repr(time.time())}
+                for line in block.split("\r\n"):
+                    key, sep, value = line.partition(":")
+                    if sep and key not in msg:
+                        msg[key] = value.strip()
+                with self.cond:
+                    if "Event" in msg:
+                        self.events.append(msg)
+                    elif "ActionID" in msg:
+                        self.replies[msg["ActionID"]] = msg
+                    self.cond.notify_all()
+        except (OSError, ConnectionError):
+            with self.cond:
+                self.closed = True
+                self.cond.notify_all()
+
+    def action(self, fields: dict[str, str], timeout: float = 5.0) -> Event:
+        with self._wlock:
+            self._ids += 1
+            action_id = f"bench-{self._ids}"
+            data = "".join(f"{k}: {v}\r\n" for k, v in {**fields, "ActionID": action_id}.items()) + "\r\n"
+            self.sock.sendall(data.encode())
+        with self.cond:
+            if not self.cond.wait_for(lambda: action_id in self.replies or self.closed, timeout):
+                raise TimeoutError(f"AMI {fields['Action']}: no reply in {timeout} s")
+            if action_id not in self.replies:
+                raise ConnectionError("AMI closed")
+            return self.replies.pop(action_id)
+
+    def mark(self) -> int:
+        with self.cond:
+            return len(self.events)
+
+    def find(self, pred: Callable[[Event], bool], start: int = 0) -> Event | None:
+        with self.cond:
+            return next((e for e in self.events[start:] if pred(e)), None)
+
+    def wait(self, pred: Callable[[Event], bool], timeout: float, start: int = 0, what: str = "event") -> Event:
+        deadline = time.monotonic() + timeout
+        seen = start
+        with self.cond:
+            while True:
+                for e in self.events[seen:]:
+                    if pred(e):
+                        return e
+                seen = len(self.events)
+                left = deadline - time.monotonic()
+                if left <= 0 or self.closed:
+                    raise TimeoutError(f"no {what} within {timeout} s")
+                self.cond.wait(left)
+
+    def since(self, start: int) -> list[Event]:
+        with self.cond:
+            return list(self.events[start:])
+
+    def close(self) -> None:
+        try:
+            self.action({"Action": "Logoff"}, timeout=2)
+        except (OSError, TimeoutError, ConnectionError):
+            pass
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def ts(e: Event) -> float:
+    return float(e["Timestamp"])
+
+
+def agent_of(channel: str) -> str:
+    """'PJSIP/2001-0000002a' -> '2001' ('' for anything else)."""
+    if not channel.startswith("PJSIP/"):
+        return ""
+    name = channel[len("PJSIP/"):].rsplit("-", 1)[0]
+    return name if name in AGENT_IDS else ""
+
+
+def is_agent_dial(e: Event, uniqueid: str | None = None) -> bool:
+    return (e.get("Event") == "DialBegin" and bool(agent_of(e.get("DestChannel", "")))
+            and (uniqueid is None or e.get("Uniqueid") == uniqueid))
+
+
+# -- the bench -----------------------------------------------------------------------------
+@dataclass
+class Placed:
+    caller: str
+    peer: SippPeer
+    uniqueid: str = ""
+
+
+@dataclass
+class Results:
+    rows: list[tuple[str, str, list[float]]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, scenario: str, system: str, seconds: list[float]) -> None:
+        self.rows.append((scenario, system, [s * 1000.0 for s in seconds]))
+        if seconds:
+            log(f"{scenario} / {system}: n={len(seconds)} median={statistics.median(seconds) * 1000:.1f} ms")
+
+
+def pct(xs: list[float], p: float) -> float:
+    if len(xs) == 1:
+        return xs[0]
+    s = sorted(xs)
+    k = (len(s) - 1) * p / 100.0
+    lo, hi = math.floor(k), math.ceil(k)
+    return s[lo] + (s[hi] - s[lo]) * (k - lo)
+
+
+def epoch(value: Any) -> float:
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
+    return float(value)
+
+
+class Bench:
+    def __init__(self, hotline: Hotline, ami: AmiTap, rng: random.Random) -> None:
+        self.h = hotline
+        self.ami = ami
+        self.rng = rng
+        self.n_calls = 0
+        self.routing_part: list[float] = []
+
+    # -- helpers ------------------------------------------------------------------------
+    def place(self, hold_ms: int) -> Placed:
+        self.n_calls += 1
+        caller = f"139{BASE % 100:02d}{self.n_calls:06d}"
+        peer = self.h.call(caller, digits="1", hold_ms=hold_ms, digit_delay_ms=DIGIT_DELAY_MS)
+        return Placed(caller, peer)
+
+    def uniqueid(self, call: Placed, timeout: float = 5.0) -> str:
+        if not call.uniqueid:
+            e = self.ami.wait(lambda e: e.get("Event") == "Newchannel" and e.get("CallerIDNum") == call.caller,
+                              timeout, what=f"Newchannel for {call.caller}")
+            call.uniqueid = e["Uniqueid"]
+        return call.uniqueid
+
+    def finish(self, calls: list[Placed], timeout: float = 40.0) -> None:
+        deadline = time.monotonic() + timeout
+        for c in calls:
+            try:
+                c.peer.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except Exception:
+                log(f"caller {c.caller} still running at the deadline; stopped")
+                c.peer.stop()
+        for c in calls:
+            if c.peer.proc.returncode not in (0, None):
+                log(f"caller {c.caller} exited {c.peer.proc.returncode}: {c.peer.errors()[-300:]}")
+
+    def queued_at(self, call: Placed, timeout: float = 20.0) -> tuple[float, float | None] | None:
+        """(queued, offered) epoch seconds from our database, once the record is written."""
+        deadline = time.monotonic() + timeout
+        uid = self.uniqueid(call)
+        while time.monotonic() < deadline:
+            if self.h.store.get(uid):
+                evs = self.h.store.events(uid)
+                q = [epoch(e["at"]) for e in evs if e["kind"] == "queued"]
+                o = [epoch(e["at"]) for e in evs if e["kind"] == "offered"]
+                return (q[0], o[0] if o else None) if q else None
+            time.sleep(0.1)
+        return None
+
+    def set_all_paused(self, paused: bool) -> None:
+        for a in AGENT_IDS:
+            self.ami.action({"Action": "QueuePause", "Interface": f"PJSIP/{a}", "Queue": FALLBACK_QUEUE,
+                             "Paused": "true" if paused else "false", "Reason": "bench"})
+
+    # -- scenario 1: idle agent ----------------------------------------------------------------
+    def idle_agent(self, system: str, n: int, hold_ms: int = 1500, min_gap: float = 0.9) -> list[float]:
+        wrap = OUR_WRAPUP if system == "ours" else FALLBACK_WRAPUP
+        start = self.ami.mark()
+        calls: list[Placed] = []
+        busy_until = {a: 0.0 for a in AGENT_IDS}
+        in_call: set[str] = set()
+        seen = start
+        last = 0.0
+        deadline = time.monotonic() + n * 6 + 30
+        while len(calls) < n and time.monotonic() < deadline:
+            for e in self.ami.since(seen):
+                seen += 1
+                if is_agent_dial(e):
+                    in_call.add(agent_of(e["DestChannel"]))
+                elif e.get("Event") == "Hangup" and agent_of(e.get("Channel", "")):
+                    a = agent_of(e["Channel"])
+                    in_call.discard(a)
+                    busy_until[a] = ts(e) + wrap + 0.5
+            now = time.time()
+            idle = sum(1 for a in AGENT_IDS if a not in in_call and busy_until[a] < now)
+            offered = {e["Uniqueid"] for e in self.ami.since(start) if is_agent_dial(e)}
+            pending = sum(1 for c in calls if not c.uniqueid or c.uniqueid not in offered)
+            for c in calls:
+                if not c.uniqueid:
+                    e = self.ami.find(lambda e: e.get("Event") == "Newchannel" and e.get("CallerIDNum") == c.caller, start)
+                    if e:
+                        c.uniqueid = e["Uniqueid"]
+            if idle - pending >= 2 and time.monotonic() - last >= min_gap:
+                calls.append(self.place(hold_ms))
+                last = time.monotonic()
+            time.sleep(0.02)
+        self.finish(calls)
+        out: list[float] = []
+        routing: list[float] = []
+        for c in calls:
+            try:
+                uid = self.uniqueid(c, 1.0)
+            except TimeoutError:
+                continue
+            dial = self.ami.find(lambda e: is_agent_dial(e, uid), start)
+            if dial is None:
+                log(f"{system}: call {c.caller} was never offered")
+                continue
+            if system == "ours":
+                got = self.queued_at(c)
+                if got is None:
+                    log(f"ours: no queued event for {c.caller}")
+                    continue
+                queued, offered = got
+                if offered is not None:
+                    routing.append(offered - queued)
+            else:
+                join = self.ami.find(lambda e: e.get("Event") == "QueueCallerJoin" and e.get("Uniqueid") == uid, start)
+                if join is None:
+                    log(f"app_queue: no QueueCallerJoin for {c.caller}")
+                    continue
+                queued = ts(join)
+                called = self.ami.find(lambda e: e.get("Event") == "AgentCalled" and e.get("Uniqueid") == uid, start)
+                if called is not None and abs(ts(called) - ts(dial)) > 0.005:
+                    log(f"app_queue: AgentCalled and DialBegin {1000 * (ts(called) - ts(dial)):.1f} ms apart")
+            out.append(ts(dial) - queued)
+        if system == "ours":
+            self.routing_part = routing
+        return out
+
+    # -- scenario 2: an agent is freed while the call waits ------------------------------------
+    def agent_freed(self, system: str, trials: int, hold_ms: int = 2500) -> list[float]:
+        out: list[float] = []
+        for k in range(trials):
+            agent = AGENT_IDS[k % len(AGENT_IDS)]
+            start = self.ami.mark()
+            call = self.place(hold_ms)
+            try:
+                uid = self.uniqueid(call)
+                if system == "ours":
+                    self.ami.wait(lambda e: e.get("Event") == "MusicOnHoldStart" and e.get("Uniqueid") == uid,
+                                  10, start, "MusicOnHoldStart (call queued)")
+                else:
+                    self.ami.wait(lambda e: e.get("Event") == "QueueCallerJoin" and e.get("Uniqueid") == uid,
+                                  10, start, "QueueCallerJoin")
+                time.sleep(self.rng.uniform(0.2, 1.2))
+                if system == "ours":
+                    before = time.time()
+                    record = self.h.desk("log_in", agent)
+                    freed = record.since
+                    if str(record.state) != "available" or not before <= freed <= time.time():
+                        raise TimeoutError(f"log_in of {agent} did not take effect: {record}")
+                else:
+                    mark = self.ami.mark()
+                    self.ami.action({"Action": "QueuePause", "Interface": f"PJSIP/{agent}", "Queue": FALLBACK_QUEUE,
+                                     "Paused": "false"})
+                    freed = ts(self.ami.wait(lambda e: e.get("Event") == "QueueMemberPause"
+                                             and e.get("Interface") == f"PJSIP/{agent}" and e.get("Paused") == "0",
+                                             5, mark, "QueueMemberPause"))
+                dial = self.ami.wait(lambda e: is_agent_dial(e, uid), 10, start, "DialBegin")
+                got = agent_of(dial["DestChannel"])
+                if got != agent:
+                    log(f"{system}: trial {k}: offered to {got}, expected {agent}; sample dropped")
+                else:
+                    out.append(ts(dial) - freed)
+                self.ami.wait(lambda e: e.get("Event") == "DialEnd" and e.get("Uniqueid") == uid, 10, start, "DialEnd")
+                if system != "ours":
+                    self.ami.action({"Action": "QueuePause", "Interface": f"PJSIP/{agent}", "Queue": FALLBACK_QUEUE,
+                                     "Paused": "true", "Reason": "bench"})
+            except TimeoutError as exc:
+                log(f"{system}: trial {k}: {exc}")
+            self.finish([call], timeout=20)
+            if system == "ours":
+                self.h.wait_for(lambda: self.h.agent_state(agent).get("state") in ("wrap_up", "available", "logged_out"),
+                                10, f"agent {agent} never left the call")
+                self.h.desk("log_out", agent)
+                state = self.h.agent_state(agent).get("state")
+                if state != "logged_out":
+                    log(f"ours: agent {agent} still {state} after log_out")
+        return out
+
+    # -- scenario 3: wrap-up ends while calls wait ---------------------------------------------
+    def wrapup_end(self, system: str, seconds: float, hold_ms: int) -> list[float]:
+        start = self.ami.mark()
+        chains: list[Placed | None] = [None] * len(AGENT_IDS)
+        calls: list[Placed] = []
+        wrap_ends: dict[str, set[float]] = {a: set() for a in AGENT_IDS}
+        deadline = time.monotonic() + seconds
+        hard_deadline = deadline + hold_ms / 1000 + 30
+        while time.monotonic() < hard_deadline:
+            running = False
+            for i, c in enumerate(chains):
+                if c is not None and c.peer.proc.poll() is None:
+                    running = True
+                    continue
+                if time.monotonic() < deadline:
+                    chains[i] = self.place(hold_ms)
+                    calls.append(chains[i])
+                    running = True
+            if system == "ours":
+                for a in AGENT_IDS:
+                    st = self.h.redis.hmget(f"{self.h.prefix}agent:{a}", "state", "wrap_until")
+                    if st[0] == "wrap_up" and st[1]:
+                        wrap_ends[a].add(float(st[1]))
+            if not running:
+                break
+            time.sleep(0.02)
+        self.finish(calls, timeout=20)
+        if system != "ours":
+            for e in self.ami.since(start):
+                if e.get("Event") == "AgentComplete" and e.get("MemberName") in wrap_ends:
+                    wrap_ends[e["MemberName"]].add(math.floor(ts(e)) + FALLBACK_WRAPUP)
+        out: list[float] = []
+        skipped = 0
+        for c in calls:
+            try:
+                uid = self.uniqueid(c, 1.0)
+            except TimeoutError:
+                continue
+            dial = self.ami.find(lambda e: is_agent_dial(e, uid), start)
+            if dial is None:
+                continue
+            if system == "ours":
+                got = self.queued_at(c)
+                if got is None:
+                    continue
+                queued = got[0]
+            else:
+                join = self.ami.find(lambda e: e.get("Event") == "QueueCallerJoin" and e.get("Uniqueid") == uid, start)
+                if join is None:
+                    continue
+                queued = ts(join)
+            t = ts(dial)
+            ends = [f for f in wrap_ends[agent_of(dial["DestChannel"])] if t - 15 < f <= t + 0.002]
+            if ends and queued < max(ends) - 0.05:
+                out.append(t - max(ends))
+            else:
+                skipped += 1
+        log(f"{system}: wrap-up scenario: {len(calls)} calls, {len(out)} samples, {skipped} offers to an idle agent")
+        return out
+
+
+def print_table(res: Results, args: argparse.Namespace) -> None:
+    print(f"\nOffer latency on real Asterisk ({platform.machine()}, {os.cpu_count()} cores, port base {BASE}); "
+          f"moment the call could be offered -> agent's DialBegin (INVITE out)")
+    print(f"{'scenario':<30}{'system':<11}{'n':>4}{'median ms':>11}{'p99 ms':>9}{'max ms':>9}")
+    by = {(s, sy): xs for s, sy, xs in res.rows}
+    scenarios = list(dict.fromkeys(s for s, _, _ in res.rows))
+    for s in scenarios:
+        for sy in ("ours", "app_queue"):
+            xs = by.get((s, sy), [])
+            if xs:
+                print(f"{s:<30}{sy:<11}{len(xs):>4}{statistics.median(xs):>11.1f}{pct(xs, 99):>9.1f}{max(xs):>9.1f}")
+            else:
+                print(f"{s:<30}{sy:<11}{0:>4}{'-':>11}{'-':>9}{'-':>9}")
+        ours, theirs = by.get((s, "ours"), []), by.get((s, "app_queue"), [])
+        if ours and theirs:
+            print(f"{'':<30}{'ratio app_queue/ours':<26}{statistics.median(theirs) / statistics.median(ours):>9.1f}x"
+                  f"{pct(theirs, 99) / pct(ours, 99):>8.1f}x")
+    for note in res.notes:
+        print(note)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--calls", type=int, default=30, help="calls in the idle-agent scenario, per system")
+    ap.add_argument("--trials", type=int, default=12, help="trials in the agent-freed scenario, per system")
+    ap.add_argument("--wrapup-seconds", type=float, default=25.0,
+                    help="how long the wrap-up scenario places calls, per system (0 = skip)")
+    ap.add_argument("--seed", type=int, default=12345)
+    ap.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, database)")
+    args = ap.parse_args()
+
+    began = time.monotonic()
+    tmp = Path(tempfile.mkdtemp(prefix=f"offer-bench-{BASE}-"))
+    h = Hotline(tmp)
+    ami: AmiTap | None = None
+    res = Results()
+    ok = False
+    try:
+        log(f"starting hotline instance {h.settings.instance} (SIP {h.settings.sip_port}, AMI {h.settings.ami_port}) in {tmp}")
+        h.start()
+        for a in AGENT_IDS:
+            h.agent_phone(a, ring_ms=300)
+        ami = AmiTap(h.settings.ami_port, h.settings.ami_user, h.settings.ami_secret)
+        bench = Bench(h, ami, random.Random(args.seed))
+
+        # ---- ours ----
+        log("ours: idle agent")
+        for a in AGENT_IDS:
+            h.desk("log_in", a)
+            time.sleep(0.05)
+        res.add("1 idle agent -> INVITE", "ours", bench.idle_agent("ours", args.calls))
+        routing = bench.routing_part
+        if args.wrapup_seconds > 0:
+            log("ours: wrap-up ends")
+            time.sleep(OUR_WRAPUP + 0.5)
+            res.add("3 wrap-up ends -> INVITE", "ours", bench.wrapup_end("ours", args.wrapup_seconds, hold_ms=3500))
+        log("ours: agent logs in")
+        time.sleep(OUR_WRAPUP + 0.5)
+        for a in AGENT_IDS:
+            h.desk("log_out", a)
+        res.add("2 agent logs in -> INVITE", "ours", bench.agent_freed("ours", args.trials))
+
+        # ---- app_queue (controller stopped: the dialplan's fallback) ----
+        log("app_queue: stopping the controller")
+        h.stop_controller()
+        log("app_queue: idle agent")
+        res.add("1 idle agent -> INVITE", "app_queue", bench.idle_agent("app_queue", args.calls))
+        if args.wrapup_seconds > 0:
+            log("app_queue: wrap-up ends")
+            time.sleep(FALLBACK_WRAPUP + 1)
+            res.add("3 wrap-up ends -> INVITE", "app_queue",
+                    bench.wrapup_end("app_queue", args.wrapup_seconds, hold_ms=6500))
+        log("app_queue: member unpaused")
+        bench.set_all_paused(True)
+        time.sleep(FALLBACK_WRAPUP + 1)
+        res.add("2 agent logs in -> INVITE", "app_queue", bench.agent_freed("app_queue", args.trials))
+        bench.set_all_paused(False)
+        res.rows.sort(key=lambda r: r[0])  # scenario 1, 2, 3
+        if routing:
+            res.notes.append(f"ours, scenario 1 split: queued -> 'offered' (Redis, router, claim, pub/sub) median "
+                             f"{statistics.median(routing) * 1000:.1f} ms; the rest is the session's AGI commands "
+                             f"(SET MUSIC off, MixMonitor, Dial) up to DialBegin")
+        res.notes.append("scenario 2: ours = AgentDesk.log_in, app_queue = AMI QueuePause Paused=false; "
+                         "scenario 3: app_queue measured from its effective wrap-up end floor(end)+5 s")
+        log("restarting the controller")
+        h.start_controller()
+        ok = True
+    finally:
+        if ami is not None:
+            ami.close()
+        h.stop()
+        if ok and not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            log(f"kept {tmp}")
+    print_table(res, args)
+    print(f"total run time {time.monotonic() - began:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
