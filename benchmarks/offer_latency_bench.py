@@ -303,7 +303,7 @@ class Bench:
                              "Paused": "true" if paused else "false", "Reason": "bench"})
 
     # -- scenario 1: idle agent ----------------------------------------------------------------
-    def idle_agent(self, system: str, n: int, hold_ms: int = 1500, min_gap: float = 0.9) -> list[float]:
+    def idle_agent(self, system: str, n: int, hold_ms: int = 1000, min_gap: float = 0.9) -> list[float]:
         wrap = OUR_WRAPUP if system == "ours" else FALLBACK_WRAPUP
         start = self.ami.mark()
         calls: list[Placed] = []
@@ -330,7 +330,7 @@ class Bench:
                     e = self.ami.find(lambda e: e.get("Event") == "Newchannel" and e.get("CallerIDNum") == c.caller, start)
                     if e:
                         c.uniqueid = e["Uniqueid"]
-            if idle - pending >= 2 and time.monotonic() - last >= min_gap:
+            if idle - pending >= 1 and time.monotonic() - last >= min_gap:
                 calls.append(self.place(hold_ms))
                 last = time.monotonic()
             time.sleep(0.02)
@@ -423,20 +423,30 @@ class Bench:
     def wrapup_end(self, system: str, seconds: float, hold_ms: int) -> list[float]:
         start = self.ami.mark()
         chains: list[Placed | None] = [None] * len(AGENT_IDS)
+        # Each chain's next call goes out a random 0-1.5 s after its previous caller hung
+        # up (first calls too): without it the chains stay in step and the calls queue at
+        # a fixed offset from the wrap-up ends, locking the phase of app_queue's 1 s re-check
+        # and of our router's 0.25 s tick to the benchmark's timing.
+        next_at = [time.monotonic() + self.rng.uniform(0, 1.5) for _ in AGENT_IDS]
         calls: list[Placed] = []
         wrap_ends: dict[str, set[float]] = {a: set() for a in AGENT_IDS}
         deadline = time.monotonic() + seconds
         hard_deadline = deadline + hold_ms / 1000 + 30
         while time.monotonic() < hard_deadline:
             running = False
+            now = time.monotonic()
             for i, c in enumerate(chains):
                 if c is not None and c.peer.proc.poll() is None:
                     running = True
                     continue
-                if time.monotonic() < deadline:
-                    chains[i] = self.place(hold_ms)
-                    calls.append(chains[i])
+                if c is not None:  # just finished: schedule the chain's next call
+                    chains[i] = None
+                    next_at[i] = now + self.rng.uniform(0, 1.5)
+                if now < deadline:
                     running = True
+                    if now >= next_at[i]:
+                        chains[i] = self.place(hold_ms)
+                        calls.append(chains[i])
             if system == "ours":
                 for a in AGENT_IDS:
                     st = self.h.redis.hmget(f"{self.h.prefix}agent:{a}", "state", "wrap_until")
@@ -570,6 +580,11 @@ def main() -> None:
     finally:
         if ami is not None:
             ami.close()
+            if args.keep:
+                import json
+                with open(tmp / "ami-events.jsonl", "w") as f:
+                    for e in ami.since(0):
+                        f.write(json.dumps(e) + "\n")
         h.stop()
         if ok and not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -39,6 +39,7 @@ from queues.config import load_queues
 
 log = logging.getLogger(__name__)
 REPEAT_WINDOW_DAYS = 30
+HEARTBEAT_TTL_MS = 5000
 
 
 @dataclass
@@ -155,6 +156,8 @@ class Controller:
         self.sv = Services(s, self.controller_id, self.clock, roster, queues, flows, live, store,
                            writer, desk, self.tasks, place_callback=self.place_callback)
         await desk.log_in_roster(roster.values())
+        await live.heartbeat(self.controller_id, HEARTBEAT_TTL_MS)
+        self.tasks.spawn(self._heartbeat(), "heartbeat")
         self.router = RouterService(self.sv)
         self.agi = FastAgiServer()
         self.agi.add_route("call", self._on_call)
@@ -303,6 +306,16 @@ class Controller:
             return
         await self.sv.live.remove_call(call_id)
         await self.sv.desk.released(agent_id)
+
+    async def _heartbeat(self) -> None:
+        """Tell the other controllers we are alive (calls we own are not swept)."""
+        assert self.sv is not None
+        while True:
+            await asyncio.sleep(1)
+            try:
+                await self.sv.live.heartbeat(self.controller_id, HEARTBEAT_TTL_MS)
+            except Exception as exc:
+                log.error("heartbeat to Redis failed: %s", exc)
 
     async def _housekeeping(self) -> None:
         assert self.sv is not None

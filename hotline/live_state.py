@@ -227,6 +227,20 @@ class LiveState:
     async def try_lead(self, controller_id: str, ttl_ms: int) -> bool:
         return bool(await self._lead(keys=[f"{self.p}leader"], args=[controller_id, ttl_ms]))
 
+    # -- controller liveness ----------------------------------------------------------------
+    async def heartbeat(self, controller_id: str, ttl_ms: int) -> None:
+        await self.redis.set(f"{self.p}alive:{controller_id}", "1", px=ttl_ms)
+
+    async def alive(self, controller_ids: set[str]) -> set[str]:
+        ids = sorted(controller_ids)
+        if not ids:
+            return set()
+        flags = await self.redis.mget([f"{self.p}alive:{cid}" for cid in ids])
+        return {cid for cid, flag in zip(ids, flags) if flag}
+
+    async def adopt(self, call_id: str, owner: str) -> None:
+        await self.redis.hset(self.call_key(call_id), "owner", owner)
+
     async def notify_changed(self) -> None:
         await self.redis.publish(self.changed_channel, "1")
 

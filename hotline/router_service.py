@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 TICK = 0.25
 LEADER_TTL_MS = 2000
+SWEEP_EVERY = 5.0       # seconds between sweeps of state left by dead controllers
+STUCK_AFTER = 60.0      # an agent reserved/ringing this long for a vanished call is freed
 
 
 class RouterService:
@@ -29,6 +31,7 @@ class RouterService:
         self.wake = asyncio.Event()
         self.is_leader = False
         self.decisions = 0
+        self._last_sweep = 0.0
 
     async def run(self) -> None:
         while True:
@@ -51,10 +54,13 @@ class RouterService:
             self.is_leader = leader
         if not leader:
             return 0
+        now = self.sv.clock()
+        if now - self._last_sweep >= SWEEP_EVERY:
+            self._last_sweep = now
+            await self.sweep(now)
         calls = await live.waiting()
         if not calls:
             return 0
-        now = self.sv.clock()
         snapshot = build_snapshot(calls, await live.agents(), self.sv.roster, self.sv.queues, now)
         owners = {c.call_id: c.owner for c in calls}
         assigned = 0
@@ -64,3 +70,28 @@ class RouterService:
                 await live.publish_assignment(owners[a.call_id], a.call_id, a.agent_id, a.relax_step)
         self.decisions += 1
         return assigned
+
+    async def sweep(self, now: float) -> None:
+        """Clean up after controllers that died: their waiting calls went to the dialplan
+        fallback (the AGI socket closed), so drop them; their callback requests are adopted
+        (the citizen still expects the call); agents stuck reserved for a vanished call are
+        freed."""
+        live = self.sv.live
+        calls = await live.waiting()
+        alive = await live.alive({c.owner for c in calls} | {self.sv.controller_id})
+        for call in calls:
+            if call.owner in alive:
+                continue
+            if call.callback:
+                log.info("adopting callback %s of dead controller %s", call.call_id, call.owner)
+                await live.adopt(call.call_id, self.sv.controller_id)
+            else:
+                log.info("dropping call %s of dead controller %s", call.call_id, call.owner)
+                await live.remove_call(call.call_id)
+        for record in await live.agents():
+            if record.state.value in ("reserved", "ringing") and now - record.since > STUCK_AFTER:
+                if record.call_id and await live.call(record.call_id) is not None:
+                    continue
+                log.warning("agent %s stuck %s for vanished call %s: freed", record.agent_id,
+                            record.state.value, record.call_id)
+                await self.sv.desk.released(record.agent_id)
