@@ -134,7 +134,12 @@ def cmd_call(args: argparse.Namespace) -> int:
     for _ in range(50):
         rows = [r for r in store.recent(20) if r["caller"] == caller]
         if rows:
-            print(json.dumps(rows[0], default=str, indent=2, ensure_ascii=False))
+            row = rows[0]
+            wait = f"{row['wait_seconds']:.2f} s" if row["wait_seconds"] is not None else "-"
+            print(f"call {row['call_id']}: {row['outcome']} by agent {row['agent_id'] or '-'}, "
+                  f"language {row['language'] or '-'}, queue {row['queue'] or '-'}, wait {wait}")
+            if args.json:
+                print(json.dumps(row, default=str, indent=2, ensure_ascii=False))
             return code
         time.sleep(0.2)
     print("no call record yet (is the controller up? see var/*-controller.log)")
@@ -157,7 +162,7 @@ def cmd_status(_args: argparse.Namespace) -> int:
     print("waiting calls:", r.scard(prefix + "waiting"))
     for row in CallStore(make_engine(settings.database_url)).recent(10):
         print(f"  {row['arrived_at']:%H:%M:%S} {row['caller']:>14} {row['outcome']:<10} agent={row['agent_id'] or '-':<5}"
-              f" wait={row['wait_seconds'] if row['wait_seconds'] is not None else '-'}")
+              f" wait={'-' if row['wait_seconds'] is None else format(row['wait_seconds'], '.2f')}")
     return 0
 
 
@@ -189,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     call.add_argument("--dnis", default="12345", help="dialled number")
     call.add_argument("--digits", default="", help="DTMF to send after the greeting starts")
     call.add_argument("--hold", type=int, default=5, help="seconds to stay on the line")
+    call.add_argument("--json", action="store_true", help="print the whole stored record")
     call.set_defaults(func=cmd_call)
     ctl = sub.add_parser("controller", help="run the controller in the foreground")
     ctl.add_argument("-v", "--verbose", action="store_true")
