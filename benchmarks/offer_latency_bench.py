@@ -22,33 +22,46 @@ the same machine clock (the controller writes time.time(); Asterisk stamps its e
    call enters the shared queue in Redis). Our latency therefore includes the Redis enqueue,
    the router's wake-up by pub/sub, acd.route(), the Lua claim, the assignment message to
    the owning session and the AGI commands before Dial (SET MUSIC off, EXEC MixMonitor:
-   every controller call is recorded; the fallback queue records nothing).
+   every controller call is recorded; the fallback queue records nothing). The split at
+   the session's ``offered`` event is printed below the table.
    app_queue: ``QueueCallerJoin`` (the caller enters Queue()). Calls dial 12345 and press 1
-   (the IVR is skipped at once). Calls are paced so that, by the benchmark's own AMI view
-   (an agent is busy from DialBegin to its channel's Hangup plus the wrap-up plus 0.5 s),
-   at least one agent is idle for every call not yet offered, plus one.
-2. **agent freed (log-in / unpause)** -- every agent is unavailable, a call waits, one
-   agent becomes available. ours: all agents logged out; the call is waiting once the AMI
+   (the IVR is skipped at once). A call is placed only when, by the benchmark's own AMI
+   view (an agent is busy from DialBegin to its channel's Hangup plus the wrap-up plus
+   0.5 s), there is an idle agent for it and for every earlier call not yet offered, and
+   at least 0.9 s after the previous call: the fallback queue has app_queue's default
+   ``autofill = no``, under which a caller who is not at the head waits for the head to be
+   connected and then for its own 1 s re-check, idle agents or not (seen while writing this
+   benchmark: a second caller arriving while the first one's agent still rang waited 2 s).
+2. **agent logs in / is unpaused** -- every agent is unavailable, a call waits, one agent
+   becomes available. ours: all agents logged out; the call is waiting once the AMI
    ``MusicOnHoldStart`` of the caller is seen (the session starts the music right after
    enqueueing); then ``AgentDesk.log_in`` (the harness's desk action); the moment is the
    returned record's ``since`` (the clock reading the log-in was applied with, taken just
    before the Redis write). app_queue: every member paused (AMI QueuePause); after
    QueueCallerJoin one member is unpaused; the moment is the ``QueueMemberPause`` (Paused 0)
-   event's Timestamp. The agent is freed after a random 0.2-1.2 s, so app_queue's
-   once-a-second re-check (wait_our_turn: ast_waitfordigit(RECHECK * 1000)) has a uniform
-   phase instead of one fixed by the benchmark. Agents rotate; the freed agent is logged
-   out / paused again once it answered, and the next trial starts when the caller hung up.
-3. **wrap-up ends** -- four "chains" of calls, one per agent: each chain places its next
-   call when its previous caller hangs up, so the new call queues while the agents are in
-   wrap-up. A sample is an offer (DialBegin to agent X at T) whose call was queued at least
-   50 ms before X's wrap-up ended (F); latency = T - F. ours: F = the agent's
-   ``wrap_until`` in Redis (polled every 20 ms while the agent is in wrap-up; the router
-   notices a wrap-up's end on its 0.25 s tick, no event marks it). app_queue (queues.conf
-   wrapuptime = 5): app_queue stores the member's last call end in whole seconds
-   (time(&member->lastcall)) and tests ``time(NULL) - wrapuptime < lastcall``, so the
-   member really becomes available at floor(end) + 5; F is taken as that effective moment,
-   with ``end`` = the ``AgentComplete`` event, published immediately before that time().
-   Offers straight to an idle agent (first calls of each chain) are not samples.
+   event's Timestamp. The agent is freed 0.2-1.2 s after the call queued, stratified (one
+   random delay in each 1/trials slice of that second, shuffled), so app_queue's
+   once-a-second re-check (wait_our_turn: ast_waitfordigit(RECHECK * 1000)) is met at
+   evenly spread phases and not at one fixed by the benchmark. Agents rotate; the freed
+   agent is logged out / paused again once it answered; the next trial starts when the
+   caller has hung up.
+3. **wrap-up ends** -- four "chains" of calls (first calls 1.5 s apart): each chain places
+   its next call a random 0-1.5 s after its previous caller hung up, so new calls queue while the agents are in
+   wrap-up (the random gap keeps the chains from running in step and from locking the
+   phase of app_queue's 1 s re-check or our router's 0.25 s tick to the benchmark). A
+   sample is an offer (DialBegin to agent X at T) whose call queued at least 50 ms before
+   X's wrap-up ended (F); latency = T - F. ours: F = the agent's ``wrap_until`` in Redis
+   (polled every 20 ms while the agent is in wrap-up; no event marks the end: the router
+   notices it on its 0.25 s tick). app_queue (queues.conf wrapuptime = 5): app_queue keeps
+   the member's last call end in whole seconds (time(&member->lastcall)) and tests
+   ``time(NULL) - wrapuptime < lastcall``, so the member really becomes available at
+   floor(end) + 5 s; F is that effective moment, with ``end`` = the ``AgentComplete`` event
+   (published immediately before that time() call). Offers straight to an idle agent
+   (each chain's first call) are not samples. Wrap-ups of several agents often end in the
+   same second (and app_queue's whole-second rounding makes them end at the same instant),
+   so with autofill = no the callers behind the head wait about one more re-check each:
+   row "3b" keeps only the offers whose call was the oldest one waiting at F, i.e. the
+   pure "one agent frees, the head caller gets it" figure.
 
 All app_queue runs use the real fallback path: the controller process is stopped
 (Hotline.stop_controller), the AGI() request fails and the dialplan sends the citizen to
@@ -257,6 +270,7 @@ class Bench:
         self.rng = rng
         self.n_calls = 0
         self.routing_part: list[float] = []
+        self.head_part: list[float] = []
 
     # -- helpers ------------------------------------------------------------------------
     def place(self, hold_ms: int) -> Placed:
@@ -369,8 +383,15 @@ class Bench:
         return out
 
     # -- scenario 2: an agent is freed while the call waits ------------------------------------
-    def agent_freed(self, system: str, trials: int, hold_ms: int = 2500) -> list[float]:
+    def agent_freed(self, system: str, trials: int) -> list[float]:
+        # app_queue may re-check up to ~1.15 s after the unpause: its callers hold longer.
+        hold_ms = 2000 if system == "ours" else 2600
         out: list[float] = []
+        # The agent is freed 0.2-1.2 s after the call queued, stratified over that second
+        # (one delay per 1/trials slice, shuffled) so app_queue's 1 s re-check is met at
+        # evenly spread phases even with few trials.
+        delays = [0.2 + (k + self.rng.random()) / trials for k in range(trials)]
+        self.rng.shuffle(delays)
         for k in range(trials):
             agent = AGENT_IDS[k % len(AGENT_IDS)]
             start = self.ami.mark()
@@ -383,7 +404,7 @@ class Bench:
                 else:
                     self.ami.wait(lambda e: e.get("Event") == "QueueCallerJoin" and e.get("Uniqueid") == uid,
                                   10, start, "QueueCallerJoin")
-                time.sleep(self.rng.uniform(0.2, 1.2))
+                time.sleep(delays[k])
                 if system == "ours":
                     before = time.time()
                     record = self.h.desk("log_in", agent)
@@ -427,7 +448,9 @@ class Bench:
         # up (first calls too): without it the chains stay in step and the calls queue at
         # a fixed offset from the wrap-up ends, locking the phase of app_queue's 1 s re-check
         # and of our router's 0.25 s tick to the benchmark's timing.
-        next_at = [time.monotonic() + self.rng.uniform(0, 1.5) for _ in AGENT_IDS]
+        # The chains' first calls are staggered 1.5 s apart: started together they are
+        # answered together and the agents' wrap-ups end together, for the whole run.
+        next_at = [time.monotonic() + 1.5 * i + self.rng.uniform(0, 0.5) for i in range(len(AGENT_IDS))]
         calls: list[Placed] = []
         wrap_ends: dict[str, set[float]] = {a: set() for a in AGENT_IDS}
         deadline = time.monotonic() + seconds
@@ -460,34 +483,48 @@ class Bench:
             for e in self.ami.since(start):
                 if e.get("Event") == "AgentComplete" and e.get("MemberName") in wrap_ends:
                     wrap_ends[e["MemberName"]].add(math.floor(ts(e)) + FALLBACK_WRAPUP)
-        out: list[float] = []
-        skipped = 0
+        # Per call: (queued, offered or None, left the queue unanswered or None, agent).
+        seen: list[tuple[float, float | None, float | None, str]] = []
         for c in calls:
             try:
                 uid = self.uniqueid(c, 1.0)
             except TimeoutError:
                 continue
             dial = self.ami.find(lambda e: is_agent_dial(e, uid), start)
-            if dial is None:
-                continue
             if system == "ours":
                 got = self.queued_at(c)
                 if got is None:
                     continue
                 queued = got[0]
+                rec = self.h.store.get(uid) or {}
+                left = epoch(rec["ended_at"]) if rec.get("ended_at") is not None else None
             else:
                 join = self.ami.find(lambda e: e.get("Event") == "QueueCallerJoin" and e.get("Uniqueid") == uid, start)
+                leave = self.ami.find(lambda e: e.get("Event") == "QueueCallerLeave" and e.get("Uniqueid") == uid, start)
                 if join is None:
                     continue
-                queued = ts(join)
-            t = ts(dial)
-            ends = [f for f in wrap_ends[agent_of(dial["DestChannel"])] if t - 15 < f <= t + 0.002]
-            if ends and queued < max(ends) - 0.05:
-                out.append(t - max(ends))
+                queued, left = ts(join), (ts(leave) if leave else None)
+            if dial is None:
+                seen.append((queued, None, left, ""))
             else:
-                skipped += 1
-        log(f"{system}: wrap-up scenario: {len(calls)} calls, {len(out)} samples, {skipped} offers to an idle agent")
-        return out
+                seen.append((queued, ts(dial), None, agent_of(dial["DestChannel"])))
+        every: list[float] = []
+        head: list[float] = []
+        for queued, t, _, agent in seen:
+            if t is None:
+                continue
+            ends = [f for f in wrap_ends[agent] if t - 15 < f <= t + 0.002]
+            if not ends or queued >= max(ends) - 0.05:
+                continue  # offered to an idle agent: not this scenario
+            f = max(ends)
+            every.append(t - f)
+            # Head of the queue at F: no call that queued earlier was still waiting then.
+            if not any(q2 < queued and (t2 if t2 is not None else (l2 or 0.0)) > f for q2, t2, l2, _ in seen):
+                head.append(t - f)
+        log(f"{system}: wrap-up scenario: {len(calls)} calls, {len(every)} samples ({len(head)} head of queue), "
+            f"{sum(1 for x in seen if x[1] is None)} never offered")
+        self.head_part = head
+        return every
 
 
 def print_table(res: Results, args: argparse.Namespace) -> None:
@@ -513,8 +550,8 @@ def print_table(res: Results, args: argparse.Namespace) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--calls", type=int, default=30, help="calls in the idle-agent scenario, per system")
-    ap.add_argument("--trials", type=int, default=12, help="trials in the agent-freed scenario, per system")
+    ap.add_argument("--calls", type=int, default=25, help="calls in the idle-agent scenario, per system")
+    ap.add_argument("--trials", type=int, default=10, help="trials in the agent-freed scenario, per system")
     ap.add_argument("--wrapup-seconds", type=float, default=25.0,
                     help="how long the wrap-up scenario places calls, per system (0 = skip)")
     ap.add_argument("--seed", type=int, default=12345)
@@ -546,6 +583,7 @@ def main() -> None:
             log("ours: wrap-up ends")
             time.sleep(OUR_WRAPUP + 0.5)
             res.add("3 wrap-up ends -> INVITE", "ours", bench.wrapup_end("ours", args.wrapup_seconds, hold_ms=3500))
+            res.add("3b same, head caller only", "ours", bench.head_part)
         log("ours: agent logs in")
         time.sleep(OUR_WRAPUP + 0.5)
         for a in AGENT_IDS:
@@ -562,6 +600,7 @@ def main() -> None:
             time.sleep(FALLBACK_WRAPUP + 1)
             res.add("3 wrap-up ends -> INVITE", "app_queue",
                     bench.wrapup_end("app_queue", args.wrapup_seconds, hold_ms=6500))
+            res.add("3b same, head caller only", "app_queue", bench.head_part)
         log("app_queue: member unpaused")
         bench.set_all_paused(True)
         time.sleep(FALLBACK_WRAPUP + 1)

@@ -10,6 +10,7 @@ import asyncio
 import os
 import shutil
 import time
+from datetime import timezone
 from pathlib import Path
 from typing import Any, Callable
 
@@ -39,6 +40,8 @@ TEST_QUEUE_DEFAULTS = {"ring_timeout": 5, "max_misses_before_pause": 2, "wrapup_
 # The province line (12346) announces every 3 s and offers a callback after 2 s, so
 # announcement and callback tests are short; main keeps production timing.
 TEST_PROVINCE = {"announce_interval": 3, "callback_offer_after": 2}
+# The business line keeps a longer wrap-up than main, to show it is honoured across queues.
+TEST_BUSINESS = {"wrapup_seconds": 8}
 CITIZEN_PHONE_PORT = BASE + 1500  # where the outbound (callback) trunk points
 
 
@@ -55,6 +58,7 @@ def make_config_dir(base: Path) -> Path:
         for key in TEST_QUEUE_DEFAULTS:
             queue.pop(key, None)
     queues["queues"]["province"].update(TEST_PROVINCE)
+    queues["queues"]["business"].update(TEST_BUSINESS)
     (cfg / "queues" / "queues.yaml").write_text(yaml.safe_dump(queues, allow_unicode=True))
     (cfg / "ivr").mkdir(exist_ok=True)
     shutil.copytree(PROJECT_ROOT / "ivr" / "flows", cfg / "ivr" / "flows", dirs_exist_ok=True)
@@ -80,6 +84,7 @@ class Hotline:
         self.store = CallStore(make_engine(self.settings.database_url))
         self.peers: list[SippPeer] = []
         self._media = BASE + 3000
+        self._placed: dict[str, float] = {}
 
     # -- lifecycle ----------------------------------------------------------------------
     def start(self) -> None:
@@ -168,13 +173,17 @@ class Hotline:
                             digit_delay_ms=digit_delay_ms, inter_digit_ms=inter_digit_ms,
                             media_port=self._media)
         self.peers.append(peer)
+        self._placed[caller] = time.time()
         return peer
 
     def record(self, caller: str, timeout: float = 20.0) -> dict[str, Any]:
+        """The record of the latest call placed from ``caller`` (not of earlier ones)."""
         found: dict[str, Any] = {}
+        placed = self._placed.get(caller, 0.0) - 2.0
 
         def ready() -> bool:
-            rows = [r for r in self.store.recent(200) if r["caller"] == caller]
+            rows = [r for r in self.store.recent(200)
+                    if r["caller"] == caller and r["arrived_at"].replace(tzinfo=timezone.utc).timestamp() >= placed]
             if rows:
                 found.update(rows[0])
             return bool(rows)

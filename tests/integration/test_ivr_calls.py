@@ -92,3 +92,22 @@ def test_emergency_notice_switched_on_without_restart(fresh: Hotline) -> None:
 def test_province_line_has_its_own_number_and_queue(fresh: Hotline) -> None:
     rec = answered_call(fresh, "13900000009", "", ["2002"], dnis="12346", hold_ms=16000)
     assert (rec["dnis"], rec["queue"]) == ("12346", "province")
+
+
+def test_repeat_caller_is_recognised_and_served_first(fresh: Hotline) -> None:
+    import time as _time
+
+    from hotline.records import CallRecord
+
+    for n in range(3):
+        fresh.store.save(CallRecord(call_id=f"earlier-{n}-{_time.time()}", caller="13900000010", dnis="12345",
+                                    arrived_at=_time.time() - 86400 * (n + 1), outcome="answered"))
+    rec = answered_call(fresh, "13900000010", "1", ["2002"])
+    assert rec["repeat_calls"] == 3
+    assert rec["priority"] == 5  # the flow's rule for callers with 3+ calls in 30 days
+
+
+def test_standard_compliant_profile_has_no_menu(fresh: Hotline) -> None:
+    rec = answered_call(fresh, "13900000011", "", ["2002"], dnis="12349", hold_ms=10000)
+    assert (rec["dnis"], rec["queue"], rec["agent_id"]) == ("12349", "main", "2002")
+    assert kinds(rec).count("digits") == 0 and "timeout" not in kinds(rec)

@@ -83,9 +83,9 @@ def test_two_controllers_never_ring_one_agent_for_two_calls(fresh: Hotline) -> N
     fresh.start_second_controller()
     try:
         log_in(fresh, *(a["id"] for a in AGENTS))
-        # 4 agents, 6 callers: the first 4 talk 5 s; the last 2 wait for an agent to free up.
+        # 4 agents, 6 callers: the first 4 talk ~10 s; the last 2 wait for an agent to free up.
         callers = [f"137000001{i:02d}" for i in range(6)]
-        peers = [fresh.call(c, digits="1", hold_ms=5000 if i < 4 else 25000) for i, c in enumerate(callers)]
+        peers = [fresh.call(c, digits="1", hold_ms=12000 if i < 4 else 40000) for i, c in enumerate(callers)]
         for peer in peers:
             assert peer.wait(timeout=120) == 0, peer.errors()
         records = [fresh.record(c, timeout=30) for c in callers]
@@ -102,3 +102,24 @@ def test_two_controllers_never_ring_one_agent_for_two_calls(fresh: Hotline) -> N
         spans.sort()
         for (_, end), (start, _) in zip(spans, spans[1:]):
             assert start >= end - 0.05, f"agent {agent} offered a call while on another: {spans}"
+
+
+def test_business_line_prefers_special_seats(fresh: Hotline) -> None:
+    log_in(fresh, "2002", "2004")  # 2002 idles longer, but 2004 holds the business_env skill
+    peer = fresh.call("13700000201", dnis="12347", hold_ms=14000)
+    assert peer.wait(timeout=90) == 0
+    rec = fresh.record("13700000201")
+    assert (rec["outcome"], rec["queue"], rec["agent_id"]) == ("answered", "business", "2004")
+
+
+def test_wrap_up_of_the_calls_queue_is_honoured_in_every_queue(fresh: Hotline) -> None:
+    log_in(fresh, "2004")
+    first = fresh.call("13700000202", dnis="12347", hold_ms=12000)  # business line: 8 s wrap-up
+    assert first.wait(timeout=90) == 0
+    ended = fresh.record("13700000202")["ended_at"].timestamp()
+    second = fresh.call("13700000203", digits="1", hold_ms=20000)  # main line: 3 s wrap-up
+    assert second.wait(timeout=90) == 0
+    rec = fresh.record("13700000203")
+    assert (rec["outcome"], rec["agent_id"]) == ("answered", "2004")
+    offered = [e["at"].timestamp() for e in fresh.store.events(rec["call_id"]) if e["kind"] == "offered"]
+    assert offered[0] - ended >= 7.5, offered[0] - ended  # not main's 3 s: the agent is one record
