@@ -12,7 +12,11 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from acd import route
+from typing import Mapping
+
+from acd import QueuePolicy, route
+from agents.state import AgentRecord, AgentState
+from hotline.live_state import QueuedCall
 from hotline.snapshot import build_snapshot
 
 if TYPE_CHECKING:
@@ -25,6 +29,21 @@ SWEEP_EVERY = 5.0       # seconds between sweeps of state left by dead controlle
 STUCK_AFTER = 60.0      # an agent reserved/ringing this long for a vanished call is freed
 
 
+def next_due(calls: list[QueuedCall], records: list[AgentRecord], queues: Mapping[str, QueuePolicy],
+             now: float) -> float | None:
+    """When the routing picture next changes by itself: an agent's wrap-up ends or a waiting
+    call reaches its next relaxation step. The loop wakes exactly then instead of on the
+    next tick, so no call waits for a poll."""
+    due = [r.wrap_until for r in records
+           if r.state is AgentState.WRAP_UP and r.wrap_until is not None and r.wrap_until > now]
+    for call in calls:
+        policy = queues.get(call.queue)
+        if policy is not None:
+            due.extend(call.arrived_at + step.after for step in policy.relaxation
+                       if call.arrived_at + step.after > now)
+    return min(due) if due else None
+
+
 class RouterService:
     def __init__(self, services: "Services") -> None:
         self.sv = services
@@ -32,11 +51,15 @@ class RouterService:
         self.is_leader = False
         self.decisions = 0
         self._last_sweep = 0.0
+        self._next_due: float | None = None  # the next wrap-up end or relaxation step
 
     async def run(self) -> None:
         while True:
+            timeout = TICK
+            if self._next_due is not None:
+                timeout = max(0.0, min(TICK, self._next_due - self.sv.clock()))
             try:
-                await asyncio.wait_for(self.wake.wait(), TICK)
+                await asyncio.wait_for(self.wake.wait(), timeout)
             except asyncio.TimeoutError:
                 pass
             self.wake.clear()
@@ -59,9 +82,12 @@ class RouterService:
             self._last_sweep = now
             await self.sweep(now)
         calls = await live.waiting()
+        self._next_due = None
         if not calls:
             return 0
-        snapshot = build_snapshot(calls, await live.agents(), self.sv.roster, self.sv.queues, now)
+        records = await live.agents()
+        snapshot = build_snapshot(calls, records, self.sv.roster, self.sv.queues, now)
+        self._next_due = next_due(calls, records, self.sv.queues, now)
         owners = {c.call_id: c.owner for c in calls}
         assigned = 0
         for a in route(snapshot, now):

@@ -111,3 +111,17 @@ def test_calls_round_trip_through_the_redis_hash() -> None:
     (snap_call,) = build_snapshot([again], [], ROSTER, QUEUES, NOW).calls
     assert snap_call.arrived_at == 1700000000.123456
     assert snap_call.excluded_agents == frozenset({"1001", "1002"})
+
+
+def test_router_wakes_at_the_next_wrap_up_end_or_relaxation_step() -> None:
+    from acd import QueuePolicy, RelaxStep
+    from agents.state import AgentRecord, AgentState
+    from hotline.live_state import QueuedCall
+    from hotline.router_service import next_due
+
+    queues = {"main": QueuePolicy("main", relaxation=(RelaxStep(0, 3), RelaxStep(5, 1), RelaxStep(10, 0)))}
+    calls = [QueuedCall("c", "me", "main", arrived_at=100.0)]
+    wrapping = AgentRecord("1001", AgentState.WRAP_UP, since=95.0, wrap_until=103.5)
+    assert next_due(calls, [wrapping], queues, now=101.0) == 103.5
+    assert next_due(calls, [wrapping], queues, now=104.0) == 105.0  # the 5 s relaxation step
+    assert next_due(calls, [], queues, now=111.0) is None
