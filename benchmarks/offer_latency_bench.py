@@ -1,6 +1,6 @@
 """Offer latency on real Asterisk: our controller against a plain app_queue, in the same run.
 
-Run: ``HOTLINE_TEST_PORT_BASE=35000 python -m benchmarks.offer_latency_bench`` (about 4-5
+Run: ``HOTLINE_TEST_PORT_BASE=35000 python -m benchmarks.offer_latency_bench`` (about 4 3/4
 minutes on 2 cores; the port base defaults to 35000 so a benchmark never collides with the
 integration tests on 25000). It starts a whole test hotline with the integration harness
 (tests/integration/harness.py: real Asterisk 22, Redis, the controller process, SIPp phones
@@ -51,8 +51,9 @@ the same machine clock (the controller writes time.time(); Asterisk stamps its e
    phase of app_queue's 1 s re-check or our router's 0.25 s tick to the benchmark). A
    sample is an offer (DialBegin to agent X at T) whose call queued at least 50 ms before
    X's wrap-up ended (F); latency = T - F. ours: F = the agent's ``wrap_until`` in Redis
-   (polled every 20 ms while the agent is in wrap-up; no event marks the end: the router
-   notices it on its 0.25 s tick). app_queue (queues.conf wrapuptime = 5): app_queue keeps
+   (polled every 20 ms while the agent is in wrap-up; no event marks the end). Since commit
+   bf8da1b the router sleeps exactly until the next wrap-up end (router_service.next_due);
+   before, it noticed the end on its 0.25 s tick and this row read 90-150 ms. app_queue (queues.conf wrapuptime = 5): app_queue keeps
    the member's last call end in whole seconds (time(&member->lastcall)) and tests
    ``time(NULL) - wrapuptime < lastcall``, so the member really becomes available at
    floor(end) + 5 s; F is that effective moment, with ``end`` = the ``AgentComplete`` event
@@ -69,12 +70,20 @@ the ``hotline-fallback`` queue (rrmemory, ringinuse = no, all four agents as sta
 members). The controller is restarted at the end (it imports the fallback calls) before
 everything is stopped.
 
+Check of the INVITE moment: when the process may capture packets (CAP_NET_RAW), a thread
+reads the loopback interface (AF_PACKET, outgoing copies, kernel timestamps) and the note
+under the table gives, per system, the INVITE to the agent's phone minus its DialBegin.
+
+``--keep`` keeps the temporary folder (controller and Asterisk logs, the database) and
+writes every AMI event the benchmark saw to ``ami-events.jsonl`` there.
+
 Percentiles: median and p99 with linear interpolation between order statistics; with fewer
 than 100 samples p99 lies between the two largest samples, so the max is printed as well.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import platform
@@ -95,7 +104,7 @@ from typing import Any, Callable
 os.environ.setdefault("HOTLINE_TEST_PORT_BASE", "35000")
 
 from hotline.sipp import SippPeer  # noqa: E402
-from tests.integration.harness import AGENTS, BASE, TEST_QUEUE_DEFAULTS, Hotline  # noqa: E402
+from tests.integration.harness import AGENT_PORT, AGENTS, BASE, TEST_QUEUE_DEFAULTS, Hotline  # noqa: E402
 
 AGENT_IDS = [a["id"] for a in AGENTS]
 FALLBACK_QUEUE = "hotline-fallback"
@@ -207,6 +216,7 @@ class AmiTap:
         except (OSError, TimeoutError, ConnectionError):
             pass
         try:
+            self.sock.shutdown(socket.SHUT_RDWR)
             self.sock.close()
         except OSError:
             pass
@@ -227,6 +237,78 @@ def agent_of(channel: str) -> str:
 def is_agent_dial(e: Event, uniqueid: str | None = None) -> bool:
     return (e.get("Event") == "DialBegin" and bool(agent_of(e.get("DestChannel", "")))
             and (uniqueid is None or e.get("Uniqueid") == uniqueid))
+
+
+class InviteSniffer:
+    """Kernel timestamps of INVITEs sent to the agents' phones, seen on the loopback
+    interface (AF_PACKET, outgoing copies only). Needs CAP_NET_RAW; ``start`` returns
+    False without it. Used only to check that DialBegin stands for the INVITE leaving."""
+
+    SO_TIMESTAMPNS = 35
+
+    def __init__(self, ports: dict[int, str]) -> None:
+        self.ports = ports
+        self.seen: list[tuple[float, str]] = []
+        self.lock = threading.Lock()
+        self.sock: socket.socket | None = None
+        self.stopped = threading.Event()
+
+    def start(self) -> bool:
+        try:
+            self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.ntohs(0x0003))
+            self.sock.bind(("lo", 0))
+            self.sock.setsockopt(socket.SOL_SOCKET, self.SO_TIMESTAMPNS, 1)
+            self.sock.settimeout(0.5)
+        except (OSError, AttributeError) as exc:
+            log(f"no packet capture ({exc}); the DialBegin/INVITE check is skipped")
+            self.sock = None
+            return False
+        threading.Thread(target=self._run, name="invite-sniffer", daemon=True).start()
+        return True
+
+    def _run(self) -> None:
+        assert self.sock is not None
+        while not self.stopped.is_set():
+            try:
+                data, anc, _, addr = self.sock.recvmsg(65535, 256)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if addr[2] != socket.PACKET_OUTGOING or len(data) < 50 or data[12:14] != b"\x08\x00":
+                continue
+            ihl = (data[14] & 0x0F) * 4
+            if data[23] != 17:
+                continue
+            udp = 14 + ihl
+            port = int.from_bytes(data[udp + 2:udp + 4], "big")
+            if port in self.ports and data[udp + 8:udp + 15] == b"INVITE ":
+                at = time.time()
+                for level, kind, raw in anc:
+                    if level == socket.SOL_SOCKET and kind == self.SO_TIMESTAMPNS and len(raw) >= 16:
+                        sec, nsec = int.from_bytes(raw[:8], "little"), int.from_bytes(raw[8:16], "little")
+                        at = sec + nsec / 1e9
+                with self.lock:
+                    self.seen.append((at, self.ports[port]))
+
+    def offsets(self, dials: list[Event]) -> list[float]:
+        """INVITE time minus DialBegin Timestamp, for each DialBegin with an INVITE to the
+        same agent within 0.2 s (the nearest)."""
+        with self.lock:
+            seen = list(self.seen)
+        out = []
+        for d in dials:
+            t, agent = ts(d), agent_of(d["DestChannel"])
+            near = [at - t for at, a in seen if a == agent and abs(at - t) < 0.2]
+            if near:
+                out.append(min(near, key=abs))
+        return out
+
+    def close(self) -> None:
+        self.stopped.set()
+        if self.sock is not None:
+            time.sleep(0.6)  # let the reader see the flag (its recv times out every 0.5 s)
+            self.sock.close()
 
 
 # -- the bench -----------------------------------------------------------------------------
@@ -533,6 +615,10 @@ def print_table(res: Results, args: argparse.Namespace) -> None:
     print(f"{'scenario':<30}{'system':<11}{'n':>4}{'median ms':>11}{'p99 ms':>9}{'max ms':>9}")
     by = {(s, sy): xs for s, sy, xs in res.rows}
     scenarios = list(dict.fromkeys(s for s, _, _ in res.rows))
+    if all(by.get(("3b same, head caller only", sy)) == by.get(("3 wrap-up ends -> INVITE", sy))
+           for sy in ("ours", "app_queue")):
+        scenarios = [s for s in scenarios if not s.startswith("3b")]
+        res.notes.append("scenario 3: every sample's call was the head caller when the wrap-up ended (row 3b = row 3)")
     for s in scenarios:
         for sy in ("ours", "app_queue"):
             xs = by.get((s, sy), [])
@@ -562,6 +648,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix=f"offer-bench-{BASE}-"))
     h = Hotline(tmp)
     ami: AmiTap | None = None
+    sniffer: InviteSniffer | None = None
     res = Results()
     ok = False
     try:
@@ -571,6 +658,9 @@ def main() -> None:
             h.agent_phone(a, ring_ms=300)
         ami = AmiTap(h.settings.ami_port, h.settings.ami_user, h.settings.ami_secret)
         bench = Bench(h, ami, random.Random(args.seed))
+        sniffer = InviteSniffer({port: agent for agent, port in AGENT_PORT.items()})
+        capturing = sniffer.start()
+        ours_from = ami.mark()
 
         # ---- ours ----
         log("ours: idle agent")
@@ -593,6 +683,7 @@ def main() -> None:
         # ---- app_queue (controller stopped: the dialplan's fallback) ----
         log("app_queue: stopping the controller")
         h.stop_controller()
+        app_from = ami.mark()
         log("app_queue: idle agent")
         res.add("1 idle agent -> INVITE", "app_queue", bench.idle_agent("app_queue", args.calls))
         if args.wrapup_seconds > 0:
@@ -611,16 +702,25 @@ def main() -> None:
             res.notes.append(f"ours, scenario 1 split: queued -> 'offered' (Redis, router, claim, pub/sub) median "
                              f"{statistics.median(routing) * 1000:.1f} ms; the rest is the session's AGI commands "
                              f"(SET MUSIC off, MixMonitor, Dial) up to DialBegin")
+        if capturing:
+            for system, events in (("ours", ami.since(ours_from)[:app_from - ours_from]), ("app_queue", ami.since(app_from))):
+                dials = [e for e in events if is_agent_dial(e)]
+                off = [x * 1000 for x in sniffer.offsets(dials)]
+                if off:
+                    res.notes.append(f"check, {system}: agent INVITE on the wire (lo capture) minus DialBegin, "
+                                     f"{len(off)}/{len(dials)} matched: median {statistics.median(off):+.2f} ms, "
+                                     f"min {min(off):+.2f}, max {max(off):+.2f}")
         res.notes.append("scenario 2: ours = AgentDesk.log_in, app_queue = AMI QueuePause Paused=false; "
                          "scenario 3: app_queue measured from its effective wrap-up end floor(end)+5 s")
         log("restarting the controller")
         h.start_controller()
         ok = True
     finally:
+        if sniffer is not None:
+            sniffer.close()
         if ami is not None:
             ami.close()
             if args.keep:
-                import json
                 with open(tmp / "ami-events.jsonl", "w") as f:
                     for e in ami.since(0):
                         f.write(json.dumps(e) + "\n")
