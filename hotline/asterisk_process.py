@@ -18,6 +18,7 @@ from typing import Iterable
 from agents.roster import RosterAgent
 from asterisk_conf.render import render_all, write_config
 from hotline.settings import Settings
+from hotline.services import process_alive
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ def start(settings: Settings, wait: float = 30.0) -> int:
 def wait_fully_booted(settings: Settings, pid: int | None, wait: float) -> None:
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
-        if pid is not None and not _alive(pid):
+        if pid is not None and not process_alive(pid):
             raise AsteriskError(f"Asterisk exited at start; see {settings.var_dir}/{settings.instance}-asterisk.log")
         try:
             cli(settings, "core waitfullybooted", timeout=5)
@@ -91,17 +92,6 @@ def wait_fully_booted(settings: Settings, pid: int | None, wait: float) -> None:
         except (AsteriskError, subprocess.TimeoutExpired):
             time.sleep(0.2)
     raise AsteriskError(f"Asterisk did not boot within {wait:.0f} s")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie child counts as gone
-        return os.waitpid(pid, os.WNOHANG) == (0, 0)
-    except ChildProcessError:
-        return True
 
 
 def stop(settings: Settings, timeout: float = 15.0) -> None:

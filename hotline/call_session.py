@@ -165,9 +165,13 @@ class CallSession:
         call = QueuedCall(call_id=self.call_id, owner=self.sv.controller_id, queue=action.queue,
                           arrived_at=queued_at, language=action.language, skills=action.skills,
                           priority=action.priority, caller=self.record.caller)
+        recording = self.sv.recording_path(self.call_id)
+        await self.ch.run("EXEC", "MixMonitor", f"{recording},b")  # b: only the talk with an agent
+        self.record = self.record.but(recording=recording)
+        await self.ch.run("SET MUSIC", "on", "default")
         self.event("queued", queue=action.queue, language=action.language, skills=sorted(action.skills))
         await self.sv.live.enqueue(call)
-        await self.ch.run("SET MUSIC", "on", "default")
+        self.sv.wake_router()
         self._next_announce = queued_at + policy.announce_interval if policy.announce_interval > 0 else None
         self._callback_offered = False
         while True:
@@ -291,10 +295,8 @@ class CallSession:
                                           "keep_line_skills": step.keep_line_skills}))
 
     async def _dial(self, agent_id: str, policy: Any) -> str:
-        await self.ch.run("SET MUSIC", "off")
-        recording = self.sv.recording_path(self.call_id)
-        await self.ch.run("EXEC", "MixMonitor", f"{recording},b")
-        self.record = self.record.but(recording=recording)
+        # One AGI round trip between the assignment and the agent's INVITE: Dial's own
+        # music (m) replaces the waiting music, and the recording was started at enqueue.
         try:
             # g: when the agent hangs up first, the caller stays with us (survey, record).
             await self.ch.run("EXEC", "Dial", f"PJSIP/{agent_id},{int(policy.ring_timeout)},mg")

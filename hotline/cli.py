@@ -107,8 +107,12 @@ def cmd_down(_args: argparse.Namespace) -> int:
 
 
 def cmd_controller(args: argparse.Namespace) -> int:
+    import faulthandler
+    import signal
+
     from hotline.controller import serve
 
+    faulthandler.register(signal.SIGUSR1)  # kill -USR1 <pid> dumps every thread's stack to the log
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("panoramisk").setLevel(logging.WARNING)

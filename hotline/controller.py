@@ -59,6 +59,8 @@ class Services:
     tasks: TaskOwner
     tracks: dict[str, CallTrack] = field(default_factory=dict)
     place_callback: Callable[[str, str], Any] = field(default=None)  # type: ignore[assignment]
+    wake_router: Callable[[], None] = field(default=lambda: None)
+    deliver: Callable[[str, str, int], None] = field(default=lambda c, a, r: None)
 
     @property
     def callbacks_enabled(self) -> bool:
@@ -159,6 +161,8 @@ class Controller:
         await live.heartbeat(self.controller_id, HEARTBEAT_TTL_MS)
         self.tasks.spawn(self._heartbeat(), "heartbeat")
         self.router = RouterService(self.sv)
+        self.sv.wake_router = self.router.wake.set      # skip the pub/sub hop when we lead
+        self.sv.deliver = self._deliver                 # ... and when we own the call
         self.agi = FastAgiServer()
         self.agi.add_route("call", self._on_call)
         self.agi.add_route("callback", self._on_callback)
@@ -289,7 +293,11 @@ class Controller:
         parsed = parse_assignment(message["data"])
         if parsed is None:
             return
-        call_id, agent_id, relax_step = parsed
+        self._deliver(*parsed)
+
+    def _deliver(self, call_id: str, agent_id: str, relax_step: int) -> None:
+        """Hand an assignment to the call's session (or place the callback it stands for)."""
+        assert self.sv is not None
         track = self.sv.tracks.get(call_id)
         if track is None:
             self.tasks.spawn(self._orphan_assignment(call_id, agent_id), f"orphan-{call_id}")

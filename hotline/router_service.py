@@ -93,7 +93,10 @@ class RouterService:
         for a in route(snapshot, now):
             if await live.claim(a.call_id, a.agent_id, now, a.queue) == 1:
                 assigned += 1
-                await live.publish_assignment(owners[a.call_id], a.call_id, a.agent_id, a.relax_step)
+                if owners[a.call_id] == self.sv.controller_id:
+                    self.sv.deliver(a.call_id, a.agent_id, a.relax_step)
+                else:
+                    await live.publish_assignment(owners[a.call_id], a.call_id, a.agent_id, a.relax_step)
         self.decisions += 1
         return assigned
 

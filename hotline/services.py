@@ -88,14 +88,28 @@ def start_daemon(settings: Settings, name: str, argv: Sequence[str], env: dict[s
     return proc.pid
 
 
-def daemon_alive(settings: Settings, name: str) -> bool:
-    path = pid_file(settings, name)
-    if not path.exists():
+def process_alive(pid: int) -> bool:
+    """True while ``pid`` runs. A zombie (exited, not yet reaped by its parent: we are the
+    parent when we started it) counts as gone, and is reaped here."""
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
         return False
     try:
-        os.kill(int(path.read_text()), 0)
-        return True
-    except (ValueError, ProcessLookupError, PermissionError):
+        done, _status = os.waitpid(pid, os.WNOHANG)
+        return done == 0
+    except ChildProcessError:  # not our child: look at its state instead
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+        except OSError:
+            return False
+
+
+def daemon_alive(settings: Settings, name: str) -> bool:
+    path = pid_file(settings, name)
+    try:
+        return path.exists() and process_alive(int(path.read_text()))
+    except ValueError:
         return False
 
 
@@ -112,11 +126,9 @@ def stop_daemon(settings: Settings, name: str, timeout: float = 10.0) -> bool:
         return False
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not process_alive(pid):
             break
-        time.sleep(0.1)
+        time.sleep(0.05)
     else:
         try:
             os.killpg(pid, signal.SIGKILL)

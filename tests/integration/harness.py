@@ -90,6 +90,7 @@ class Hotline:
     def start(self) -> None:
         asterisk_process.stop(self.settings)
         self.clear_live_state()
+        self.settings.queue_log.unlink(missing_ok=True)  # fallback calls of an earlier run
         prepare(self.settings)
         asterisk_process.start(self.settings)
         self.start_controller()

@@ -28,8 +28,10 @@ async def router() -> AsyncIterator[RouterService]:
     live = LiveState(client, prefix)
     clock = lambda: NOW  # noqa: E731
     roster = {a.agent_id: a for a in load_roster(PROJECT_ROOT / "agents" / "roster.yaml")}
+    delivered: list[tuple[str, str, int]] = []
     sv = SimpleNamespace(live=live, controller_id="me", clock=clock, desk=AgentDesk(live, clock),
-                         roster=roster, queues=load_queues(Path(PROJECT_ROOT / "queues" / "queues.yaml")))
+                         roster=roster, queues=load_queues(Path(PROJECT_ROOT / "queues" / "queues.yaml")),
+                         deliver=lambda *a: delivered.append(a), delivered=delivered)
     await live.heartbeat("me", 5000)
     try:
         yield RouterService(sv)  # type: ignore[arg-type]
@@ -68,5 +70,6 @@ async def test_step_assigns_only_to_an_agent_speaking_the_language(router: Route
     await live.enqueue(QueuedCall("en-call", "me", "main", NOW - 1, language="en"))
     assert await router.step() == 1
     assert (await live.agent("1003")).call_id == "en-call"
+    assert router.sv.delivered == [("en-call", "1003", 0)]  # our own call: handed over in-process
     assert (await live.agent("1001")).state is AgentState.AVAILABLE
     assert await router.step() == 0  # nothing left to assign, nothing assigned twice
