@@ -262,8 +262,11 @@ class CallSession:
         self._note_relaxation(relax_step, policy)
         self.event("offered", agent=agent_id, relax_step=relax_step,
                    waited=round(self.now() - (self.record.queued_at or 0), 3))
-        await self.sv.agent_ringing(agent_id, self.call_id)
+        # The agent's "ringing" state is written while Dial starts, not before it: the
+        # INVITE is on the offer path, the bookkeeping is not.
+        ringing = self.sv.tasks.spawn(self.sv.agent_ringing(agent_id, self.call_id), f"ring-{agent_id}")
         status = await self._dial(agent_id, policy)
+        await ringing
         if self.track.answered_at is not None:
             self.record = self.record.but(ended_at=self.now())  # the survey, if any, is after the call
             await self.sv.agent_call_ended(agent_id, self.record.queue, self.track.answered_at, self.now())

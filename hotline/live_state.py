@@ -42,6 +42,20 @@ return 1
 """
 
 # KEYS: leader key. ARGV: controller id, ttl ms. Take the lock if free, extend it if ours.
+# KEYS: waiting set, agents set. ARGV: key prefix. The router's whole input in one round
+# trip: [[call hash fields...], ...] for waiting calls, then the same for agents.
+SNAPSHOT_LUA = """
+local function rows(set, kind)
+  local out = {}
+  for _, id in ipairs(redis.call('SMEMBERS', set)) do
+    local h = redis.call('HGETALL', ARGV[1] .. kind .. ':' .. id)
+    if #h > 0 then out[#out + 1] = h end
+  end
+  return out
+end
+return {rows(KEYS[1], 'call'), rows(KEYS[2], 'agent')}
+"""
+
 LEAD_LUA = """
 local cur = redis.call('GET', KEYS[1])
 if cur == false or cur == ARGV[1] then
@@ -99,6 +113,7 @@ class LiveState:
         self.p = prefix
         self._claim = redis.register_script(CLAIM_LUA)
         self._lead = redis.register_script(LEAD_LUA)
+        self._snapshot = redis.register_script(SNAPSHOT_LUA)
 
     # -- keys ---------------------------------------------------------------------------
     def agent_key(self, agent_id: str) -> str:
@@ -163,11 +178,12 @@ class LiveState:
 
     # -- calls --------------------------------------------------------------------------
     async def enqueue(self, call: QueuedCall) -> None:
+        """Add the call to the shared queue and wake every router: one round trip."""
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(self.call_key(call.call_id), mapping=call.to_hash())
             pipe.sadd(self.waiting_key, call.call_id)
+            pipe.publish(self.changed_channel, "1")
             await pipe.execute()
-        await self.notify_changed()
 
     async def requeue(self, call_id: str, excluded_agent: str | None) -> None:
         """Back to waiting with the original arrival time (head of its line)."""
@@ -209,6 +225,13 @@ class LiveState:
                 pipe.hgetall(self.call_key(call_id))
             rows = await pipe.execute()
         return [QueuedCall.from_hash(h) for h in rows if h and h.get("state") == "waiting"]
+
+    async def routing_input(self) -> tuple[list[QueuedCall], list[AgentRecord]]:
+        """Waiting calls and all agent records, read atomically in one round trip."""
+        calls, agents = await self._snapshot(keys=[self.waiting_key, f"{self.p}agents"], args=[self.p])
+        pairs = lambda flat: dict(zip(flat[::2], flat[1::2]))  # noqa: E731
+        waiting = [QueuedCall.from_hash(h) for h in map(pairs, calls) if h.get("state") == "waiting"]
+        return waiting, [AgentRecord.from_dict(pairs(flat)) for flat in agents]
 
     async def calls_owned_by(self, owner: str) -> list[QueuedCall]:
         found = []

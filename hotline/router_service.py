@@ -51,6 +51,7 @@ class RouterService:
         self.is_leader = False
         self.decisions = 0
         self._last_sweep = 0.0
+        self._lease_renewed = 0.0
         self._next_due: float | None = None  # the next wrap-up end or relaxation step
 
     async def run(self) -> None:
@@ -71,21 +72,16 @@ class RouterService:
     async def step(self) -> int:
         """One routing step; returns the number of calls assigned."""
         live = self.sv.live
-        leader = await live.try_lead(self.sv.controller_id, LEADER_TTL_MS)
-        if leader != self.is_leader:
-            log.info("controller %s %s the router", self.sv.controller_id, "leads" if leader else "no longer leads")
-            self.is_leader = leader
-        if not leader:
+        if not await self._lead():
             return 0
         now = self.sv.clock()
         if now - self._last_sweep >= SWEEP_EVERY:
             self._last_sweep = now
             await self.sweep(now)
-        calls = await live.waiting()
+        calls, records = await live.routing_input()
         self._next_due = None
         if not calls:
             return 0
-        records = await live.agents()
         snapshot = build_snapshot(calls, records, self.sv.roster, self.sv.queues, now)
         self._next_due = next_due(calls, records, self.sv.queues, now)
         owners = {c.call_id: c.owner for c in calls}
@@ -99,6 +95,20 @@ class RouterService:
                     await live.publish_assignment(owners[a.call_id], a.call_id, a.agent_id, a.relax_step)
         self.decisions += 1
         return assigned
+
+    async def _lead(self) -> bool:
+        """Hold the leader lease; renewed a few times per TTL, not on every step (a renewal
+        is a Redis round trip on the offer path)."""
+        now = self.sv.clock()
+        if self.is_leader and now - self._lease_renewed < LEADER_TTL_MS / 4000:
+            return True
+        leader = await self.sv.live.try_lead(self.sv.controller_id, LEADER_TTL_MS)
+        if leader != self.is_leader:
+            log.info("controller %s %s the router", self.sv.controller_id, "leads" if leader else "no longer leads")
+            self.is_leader = leader
+        if leader:
+            self._lease_renewed = now
+        return leader
 
     async def sweep(self, now: float) -> None:
         """Clean up after controllers that died: their waiting calls went to the dialplan
