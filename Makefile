@@ -1,5 +1,5 @@
 # The two commands a new user needs:  make up   and   make test
-.PHONY: up down test unit call status install bench clean
+.PHONY: up down test unit call status install bench bench-offer clean
 
 install:            ## install everything the hotline needs (idempotent)
 	bash scripts/install-system.sh
@@ -24,8 +24,12 @@ test: install       ## run every test: unit, property and real Asterisk + SIPp i
 unit:
 	.venv/bin/python -m pytest tests/unit -q
 
-bench: install
+bench: install      ## routing decision time and Redis claim round trip (about 20 s)
 	.venv/bin/python -m benchmarks.routing_bench
+	.venv/bin/python -m benchmarks.redis_claim_bench
+
+bench-offer: install  ## offer latency on real Asterisk, ours against app_queue (about 5 min)
+	HOTLINE_TEST_PORT_BASE=35000 .venv/bin/python -m benchmarks.offer_latency_bench
 
 clean: down
 	rm -rf var/*.sqlite3 var/*.log var/run var/spool-*.jsonl

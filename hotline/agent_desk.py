@@ -42,14 +42,28 @@ class AgentDesk:
                 if seat.login:
                     await self.log_in(seat.agent_id)
 
-    async def log_in(self, agent_id: str) -> AgentRecord | None:
+    async def log_in(self, agent_id: str, paused: str | None = None) -> AgentRecord | None:
+        """Start a shift. With ``paused``, log in and pause in ONE atomic update, so the
+        agent is never visible as available in between (app_queue's add-then-pause rings
+        agents in that window)."""
         record = await self.live.agent(agent_id)
         if record is None:
             await self.live.put_agent(AgentRecord(agent_id=agent_id, since=self.clock()))
         elif record.state is not AgentState.LOGGED_OUT:
             return record
-        result = await self._apply(agent_id, LogIn())
-        await self.live.notify_changed()
+        now = self.clock()
+
+        def change(r: AgentRecord) -> AgentRecord:
+            r = apply(r, LogIn(), now)
+            return apply(r, Pause(paused), now) if paused else r
+
+        try:
+            result = await self.live.update_agent(agent_id, change)
+        except IllegalTransition as exc:
+            log.warning("%s", exc)
+            return None
+        if not paused:
+            await self.live.notify_changed()
         return result
 
     async def log_out(self, agent_id: str) -> AgentRecord | None:

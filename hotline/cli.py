@@ -7,6 +7,9 @@
     hotline controller  run the controller in the foreground (what ``up`` daemonises)
     hotline prompts     generate placeholder IVR prompts for every language
     hotline render      render the Asterisk configuration only
+    hotline reload      validate edited roster/queues/flows, apply them to Asterisk and the controller
+    hotline agent       log an agent in or out, pause or unpause them
+    hotline notice      switch the IVR's emergency notice on or off (no restart)
 """
 from __future__ import annotations
 
@@ -184,6 +187,65 @@ def cmd_render(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reload(_args: argparse.Namespace) -> int:
+    import os
+    import signal
+
+    settings = _settings()
+    prepare(settings)  # validates every file first: an error stops here, nothing changes
+    if asterisk_process.is_running(settings):
+        asterisk_process.cli(settings, "core reload")
+    reloaded = []
+    for name in ("controller", "controller2"):
+        path = services.pid_file(settings, name)
+        if services.daemon_alive(settings, name):
+            os.kill(int(path.read_text()), signal.SIGHUP)
+            reloaded.append(name)
+    print(f"configuration valid; Asterisk reloaded; signalled {', '.join(reloaded) or 'no controller'}")
+    return 0
+
+
+def _live_call(coro_factory: Any) -> Any:
+    from redis.asyncio import Redis
+
+    from hotline.agent_desk import AgentDesk
+    from hotline.live_state import LiveState
+
+    settings = _settings()
+
+    async def run() -> Any:
+        client = Redis.from_url(settings.redis_url or services.DEFAULT_REDIS_URL, decode_responses=True)
+        try:
+            live = LiveState(client, prefix=f"hl:{settings.instance}:")
+            return await coro_factory(live, AgentDesk(live, time.time))
+        finally:
+            await client.aclose()
+
+    return asyncio.run(run())
+
+
+def cmd_agent(args: argparse.Namespace) -> int:
+    actions = {
+        "login": lambda live, desk: desk.log_in(args.id, paused=args.reason or None),
+        "logout": lambda live, desk: desk.log_out(args.id),
+        "pause": lambda live, desk: desk.pause(args.id, args.reason or "break"),
+        "unpause": lambda live, desk: desk.unpause(args.id),
+    }
+    record = _live_call(actions[args.action])
+    if record is None:
+        print(f"agent {args.id}: {args.action} not possible now (see the controller log)", file=sys.stderr)
+        return 1
+    print(f"agent {record.agent_id}: {record.state.value}" + (f" ({record.pause_reason})" if record.pause_reason else ""))
+    return 0
+
+
+def cmd_notice(args: argparse.Namespace) -> int:
+    value = None if args.name == "off" else args.name
+    _live_call(lambda live, desk: live.set_flag("notice", value))
+    print(f"emergency notice: {value or 'off'} (new calls hear it from now on)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hotline", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -205,6 +267,15 @@ def main(argv: list[str] | None = None) -> int:
     ctl.set_defaults(func=cmd_controller)
     sub.add_parser("prompts", help="generate IVR prompts").set_defaults(func=cmd_prompts)
     sub.add_parser("render", help="render Asterisk configuration").set_defaults(func=cmd_render)
+    sub.add_parser("reload", help="apply edited configuration files").set_defaults(func=cmd_reload)
+    agent = sub.add_parser("agent", help="log in/out, pause/unpause an agent")
+    agent.add_argument("action", choices=["login", "logout", "pause", "unpause"])
+    agent.add_argument("id", help="agent id from agents/roster.yaml")
+    agent.add_argument("--reason", default="", help="pause reason (login --reason X logs in paused)")
+    agent.set_defaults(func=cmd_agent)
+    notice = sub.add_parser("notice", help="emergency notice: a name such as flood_warning, or off")
+    notice.add_argument("name")
+    notice.set_defaults(func=cmd_notice)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

@@ -185,6 +185,22 @@ class Controller:
             await self.redis.aclose()
         self.stopped.set()
 
+    async def reload(self) -> bool:
+        """Re-read roster, queues and IVR flows. A file with an error changes nothing: the
+        running configuration stays and the error is logged. Calls in progress keep the
+        flow they started with; new calls get the new one."""
+        assert self.sv is not None
+        try:
+            roster, queues, flows = await asyncio.to_thread(load_config, self.settings)
+        except Exception as exc:
+            log.error("configuration NOT reloaded, the running one stays: %s", exc)
+            return False
+        self.sv.roster, self.sv.queues, self.sv.flows = roster, queues, flows
+        await self.sv.desk.log_in_roster(roster.values())
+        await self.sv.live.notify_changed()
+        log.info("configuration reloaded: %d agents, %d queues, %d flows", len(roster), len(queues), len(flows))
+        return True
+
     # -- calls ------------------------------------------------------------------------
     async def _on_call(self, channel: AgiChannel) -> None:
         assert self.sv is not None
@@ -337,13 +353,14 @@ class Controller:
 
 
 async def serve(settings: Settings) -> None:
-    """Run a controller until SIGINT/SIGTERM."""
+    """Run a controller until SIGINT/SIGTERM; SIGHUP reloads the configuration files."""
     controller = Controller(settings)
     await controller.start()
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, lambda: controller.tasks.spawn(controller.reload(), "reload"))
     await stop.wait()
     log.info("controller stopping")
     await controller.stop()

@@ -121,6 +121,17 @@ class Hotline:
     def stop_second_controller(self) -> None:
         services.stop_daemon(self.settings, "controller2")
 
+    def reload(self) -> None:
+        """What ``hotline reload`` does: validate and render, reload Asterisk, SIGHUP the controller."""
+        import signal
+
+        marker = self.controller_log().count("configuration reloaded")
+        prepare(self.settings)
+        asterisk_process.cli(self.settings, "core reload")
+        os.kill(int(services.pid_file(self.settings, "controller").read_text()), signal.SIGHUP)
+        self.wait_for(lambda: self.controller_log().count("configuration reloaded") > marker, 10,
+                      "controller did not reload:\n" + self.controller_log())
+
     def controller_log(self, name: str = "controller") -> str:
         path = self.settings.var_dir / f"{self.settings.instance}-{name}.log"
         return path.read_text(errors="replace")[-5000:] if path.exists() else "(no controller log)"

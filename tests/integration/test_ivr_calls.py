@@ -111,3 +111,23 @@ def test_standard_compliant_profile_has_no_menu(fresh: Hotline) -> None:
     rec = answered_call(fresh, "13900000011", "", ["2002"], dnis="12349", hold_ms=10000)
     assert (rec["dnis"], rec["queue"], rec["agent_id"]) == ("12349", "main", "2002")
     assert kinds(rec).count("digits") == 0 and "timeout" not in kinds(rec)
+
+
+def test_menus_change_by_editing_a_file_without_restart(fresh: Hotline) -> None:
+    flow_file = fresh.settings.config_dir / "ivr" / "flows" / "main.yaml"
+    original = flow_file.read_text()
+    edited = original.replace('      "1": to_operator\n', '      "1": english\n', 1)
+    assert edited != original
+    flow_file.write_text(edited)
+    try:
+        fresh.reload()
+        rec = answered_call(fresh, "13900000012", "1", ["2002", "2003"])
+        assert (rec["language"], rec["agent_id"]) == ("en", "2003")
+        flow_file.write_text(original.replace("fallback_queue: main", "fallback_queue: nowhere"))
+        with pytest.raises(Exception):
+            fresh.reload()  # an invalid edit is refused before anything changes
+    finally:
+        flow_file.write_text(original)
+        fresh.reload()
+    rec = answered_call(fresh, "13900000013", "1", ["2002"])
+    assert (rec["language"], rec["agent_id"]) == ("zh", "2002")

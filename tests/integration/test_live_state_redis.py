@@ -291,3 +291,16 @@ async def test_flags(live: LiveState) -> None:
     assert await live.flags() == {"emergency": "flood"}
     await live.set_flag("emergency", None)
     assert await live.flags() == {}
+
+
+async def test_log_in_paused_is_never_claimable(live: LiveState) -> None:
+    """Log-in and pause are one atomic update: no window in which the router could ring."""
+    from hotline.agent_desk import AgentDesk
+
+    desk = AgentDesk(live, lambda: NOW)
+    await live.enqueue(QueuedCall("c1", "me", "main", NOW - 1))
+    record = await desk.log_in("1001", paused="training")
+    assert (record.state, record.pause_reason) == (S.PAUSED, "training")
+    assert await live.claim("c1", "1001", NOW) == 0
+    await desk.unpause("1001")
+    assert await live.claim("c1", "1001", NOW) == 1
