@@ -20,10 +20,10 @@ the same machine clock (the controller writes time.time(); Asterisk stamps its e
 1. **idle agent** -- a call is queued while an eligible agent is idle.
    ours: the call's ``queued`` event in the database (CallSession writes it just before the
    call enters the shared queue in Redis). Our latency therefore includes the Redis enqueue,
-   the router's wake-up by pub/sub, acd.route(), the Lua claim, the assignment message to
-   the owning session and the AGI commands before Dial (SET MUSIC off, EXEC MixMonitor:
-   every controller call is recorded; the fallback queue records nothing). The split at
-   the session's ``offered`` event is printed below the table.
+   the router's wake-up (in-process when the leader owns the call, else pub/sub),
+   acd.route(), the Lua claim, the hand-over to the owning session and its one AGI
+   command, Dial (the recording was started at enqueue). The split at the session's
+   ``offered`` event is printed below the table.
    app_queue: ``QueueCallerJoin`` (the caller enters Queue()). Calls dial 12345 and press 1
    (the IVR is skipped at once). A call is placed only when, by the benchmark's own AMI
    view (an agent is busy from DialBegin to its channel's Hangup plus the wrap-up plus
