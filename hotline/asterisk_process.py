@@ -8,7 +8,6 @@ Each hotline instance (the demo, a test run) has its own config and run folders 
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import subprocess
 import time
@@ -18,7 +17,7 @@ from typing import Iterable
 from agents.roster import RosterAgent
 from asterisk_conf.render import render_all, write_config
 from hotline.settings import Settings
-from hotline.services import process_alive
+from hotline.services import process_alive, start_daemon, stop_daemon
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +73,6 @@ def is_running(settings: Settings) -> bool:
 def start(settings: Settings, wait: float = 30.0) -> int:
     """Start Asterisk in the foreground as a detached daemon (pid file under var/run) and
     wait until it is fully booted; return its pid."""
-    from hotline.services import start_daemon
-
     pid = start_daemon(settings, "asterisk", _command(settings, "-f", "-n", "-q"))
     wait_fully_booted(settings, pid, wait)
     return pid
@@ -96,8 +93,6 @@ def wait_fully_booted(settings: Settings, pid: int | None, wait: float) -> None:
 
 def stop(settings: Settings, timeout: float = 15.0) -> None:
     """Stop the instance: ask politely over the CLI, then signal the daemon."""
-    from hotline.services import stop_daemon
-
     try:
         cli(settings, "core stop now", timeout=timeout)
     except (AsteriskError, subprocess.TimeoutExpired):

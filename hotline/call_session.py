@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +35,6 @@ class CallTrack:
     hangup: asyncio.Event = field(default_factory=asyncio.Event)
     assignment: "asyncio.Queue[tuple[str, int]]" = field(default_factory=asyncio.Queue)
     answered_at: float | None = None
-    agent_channel: str = ""
 
 
 class CallbackBooked(Exception):
@@ -264,19 +262,19 @@ class CallSession:
                    waited=round(self.now() - (self.record.queued_at or 0), 3))
         # The agent's "ringing" state is written while Dial starts, not before it: the
         # INVITE is on the offer path, the bookkeeping is not.
-        ringing = self.sv.tasks.spawn(self.sv.agent_ringing(agent_id, self.call_id), f"ring-{agent_id}")
+        ringing = self.sv.tasks.spawn(self.sv.desk.ringing(agent_id, self.call_id), f"ring-{agent_id}")
         status = await self._dial(agent_id, policy)
         await ringing
         if self.track.answered_at is not None:
             self.record = self.record.but(ended_at=self.now())  # the survey, if any, is after the call
-            await self.sv.agent_call_ended(agent_id, self.record.queue, self.track.answered_at, self.now())
+            await self.sv.desk.call_ended(agent_id, policy, self.track.answered_at)
             return True
         if status == "CANCEL" or self.ch.hung_up:
-            await self.sv.agent_released(agent_id)
+            await self.sv.desk.released(agent_id)
             self.agent_id = ""
             raise ChannelGone("caller hung up while the agent was ringing")
         self.event("rona", agent=agent_id, status=status)
-        await self.sv.agent_missed(agent_id, self.record.queue)
+        await self.sv.desk.missed(agent_id, policy)
         self.agent_id = ""
         await self.sv.live.requeue(self.call_id, excluded_agent=agent_id)
         await self.ch.run("SET MUSIC", "on", "default")
@@ -312,11 +310,6 @@ class CallSession:
             self.track.answered_at = self.now() - ms / 1000.0
         return status
 
-    def on_answered(self, at: float, agent_channel: str) -> None:
-        """Called by the AMI event handler when the agent picks up (DialEnd ANSWER)."""
-        self.track.answered_at = at
-        self.track.agent_channel = agent_channel
-
     # -- end ----------------------------------------------------------------------------
     def _caller_left(self) -> None:
         now = self.now()
@@ -343,7 +336,7 @@ class CallSession:
             if not self.keep_in_queue:
                 await self.sv.live.remove_call(self.call_id)
             if self.agent_id and self.track.answered_at is None:
-                await self.sv.agent_released(self.agent_id)
+                await self.sv.desk.released(self.agent_id)
         except Exception:
             log.exception("call %s: live state clean-up failed", self.call_id)
         if completed:

@@ -20,7 +20,6 @@ import logging
 import shutil
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from hotline import asterisk_process, services

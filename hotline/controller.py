@@ -14,7 +14,6 @@ import signal
 import socket
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from redis.asyncio import Redis
@@ -97,19 +96,6 @@ class Services:
 
     def recording_path(self, call_id: str) -> str:
         return f"{self.settings.instance_dir_in_root}/recordings/{call_id}.wav"
-
-    # Agent state changes, delegated to the desk (which owns the state machine).
-    async def agent_ringing(self, agent_id: str, call_id: str) -> None:
-        await self.desk.ringing(agent_id, call_id)
-
-    async def agent_call_ended(self, agent_id: str, queue: str, answered_at: float, now: float) -> None:
-        await self.desk.call_ended(agent_id, self.queues[queue], answered_at)
-
-    async def agent_released(self, agent_id: str) -> None:
-        await self.desk.released(agent_id)
-
-    async def agent_missed(self, agent_id: str, queue: str) -> None:
-        await self.desk.missed(agent_id, self.queues[queue])
 
 
 def load_config(settings: Settings) -> tuple[dict[str, RosterAgent], dict[str, QueuePolicy], dict[str, Any]]:
@@ -232,8 +218,10 @@ class Controller:
             await self._callback_missed(call_id, agent_id)
 
     async def _callback_missed(self, call_id: str, agent_id: str) -> None:
+        """The agent did not answer the callback leg: a miss, and the request waits again."""
         assert self.sv is not None
-        await self.sv.desk.missed(agent_id, self.sv.queues[(await self.sv.live.call(call_id) or QueuedCall(call_id, "", "main", 0)).queue])
+        call = await self.sv.live.call(call_id)
+        await self.sv.desk.missed(agent_id, self.sv.queues[call.queue if call else "main"])
         await self.sv.live.requeue(call_id, excluded_agent=agent_id)
 
     # -- AMI ----------------------------------------------------------------------------
@@ -247,7 +235,6 @@ class Controller:
             track = self.sv.tracks.get(event.uniqueid)
             if track is not None:
                 track.answered_at = self.clock()
-                track.agent_channel = event.dest_channel
                 agent_id = event.dest_channel.split("/", 1)[-1].rsplit("-", 1)[0]
                 self.tasks.spawn(self.sv.desk.answered(agent_id), f"answered-{agent_id}")
         elif isinstance(event, OriginateResult) and event.uniqueid in self._callback_legs:

@@ -209,9 +209,6 @@ class LiveState:
         await self.redis.hset(self.call_key(call_id), mapping={"callback": "1", "owner": owner})
         await self.notify_changed()
 
-    async def set_call_state(self, call_id: str, state: str) -> None:
-        await self.redis.hset(self.call_key(call_id), "state", state)
-
     async def remove_call(self, call_id: str) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.srem(self.waiting_key, call_id)
@@ -232,14 +229,6 @@ class LiveState:
         pairs = lambda flat: dict(zip(flat[::2], flat[1::2]))  # noqa: E731
         waiting = [QueuedCall.from_hash(h) for h in map(pairs, calls) if h.get("state") == "waiting"]
         return waiting, [AgentRecord.from_dict(pairs(flat)) for flat in agents]
-
-    async def calls_owned_by(self, owner: str) -> list[QueuedCall]:
-        found = []
-        async for key in self.redis.scan_iter(match=f"{self.p}call:*", count=500):
-            h = await self.redis.hgetall(key)
-            if h and h.get("owner") == owner:
-                found.append(QueuedCall.from_hash(h))
-        return found
 
     # -- routing ------------------------------------------------------------------------
     async def claim(self, call_id: str, agent_id: str, now: float, queue: str = "") -> int:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -166,7 +165,3 @@ class RecordWriter:
         if done:
             log.info("replayed %d spooled call records", done)
         return done
-
-
-def now_utc() -> datetime:
-    return datetime.now(tz=timezone.utc)

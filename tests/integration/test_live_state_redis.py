@@ -98,19 +98,11 @@ async def test_enqueue_waiting_and_requeue(live: LiveState) -> None:
 async def test_waiting_skips_calls_in_other_states_and_remove(live: LiveState) -> None:
     await live.enqueue(call("c1"))
     await live.enqueue(call("c2"))
-    await live.set_call_state("c2", "ivr")
+    await live.redis.hset(live.call_key("c2"), "state", "offered")
     assert [c.call_id for c in await live.waiting()] == ["c1"]
     await live.remove_call("c1")
     assert await live.redis.exists(live.call_key("c1")) == 0
     assert await live.redis.smembers(live.waiting_key) == {"c2"}
-
-
-async def test_calls_owned_by(live: LiveState) -> None:
-    await live.enqueue(call("c1", owner="ctl-a"))
-    await live.enqueue(call("c2", owner="ctl-b"))
-    await live.enqueue(call("c3", owner="ctl-a"))
-    assert sorted(c.call_id for c in await live.calls_owned_by("ctl-a")) == ["c1", "c3"]
-    assert await live.calls_owned_by("ctl-z") == []
 
 
 # -- claims ----------------------------------------------------------------------------
