@@ -274,16 +274,20 @@ class Controller:
     # -- Redis ----------------------------------------------------------------------------
     async def _listen(self) -> None:
         assert self.sv is not None and self.redis is not None and self.router is not None
+        lost = False
         while True:
             try:
                 async with self.redis.pubsub() as pubsub:
                     await pubsub.subscribe(self.sv.live.changed_channel, self.sv.live.owner_channel(self.controller_id))
+                    lost = False
                     async for message in pubsub.listen():
                         self._on_redis_message(message)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.error("Redis subscription lost (%s); retrying in 1 s", exc)
+                if not lost:
+                    log.error("Redis subscription lost (%s); retrying every second", exc)
+                lost = True
                 await asyncio.sleep(1)
 
     def _on_redis_message(self, message: dict[str, Any]) -> None:
@@ -321,12 +325,17 @@ class Controller:
     async def _heartbeat(self) -> None:
         """Tell the other controllers we are alive (calls we own are not swept)."""
         assert self.sv is not None
+        failing = False
         while True:
             await asyncio.sleep(1)
             try:
                 await self.sv.live.heartbeat(self.controller_id, HEARTBEAT_TTL_MS)
             except Exception as exc:
-                log.error("heartbeat to Redis failed: %s", exc)
+                if not failing:
+                    log.error("heartbeat to Redis failed (logged once until it recovers): %s", exc)
+                failing = True
+                continue
+            failing = False
 
     async def _housekeeping(self) -> None:
         assert self.sv is not None

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 from typing import Mapping
 
+from redis.exceptions import RedisError
+
 from acd import QueuePolicy, route
 from agents.state import AgentRecord, AgentState
 from hotline.live_state import QueuedCall
@@ -52,6 +54,7 @@ class RouterService:
         self.decisions = 0
         self._last_sweep = 0.0
         self._lease_renewed = 0.0
+        self._redis_down = False
         self._next_due: float | None = None  # the next wrap-up end or relaxation step
 
     async def run(self) -> None:
@@ -66,8 +69,19 @@ class RouterService:
             self.wake.clear()
             try:
                 await self.step()
+            except RedisError as exc:
+                # Calls keep flowing through the dialplan fallback meanwhile; say it once.
+                if not self._redis_down:
+                    log.error("Redis unavailable, routing paused until it answers: %s", exc)
+                    self._redis_down = True
+                self.is_leader = False
+                await asyncio.sleep(1.0)
+                continue
             except Exception:
                 log.exception("routing step failed; retrying on the next tick")
+            if self._redis_down:
+                log.warning("Redis answers again: routing resumed")
+                self._redis_down = False
 
     async def step(self) -> int:
         """One routing step; returns the number of calls assigned."""

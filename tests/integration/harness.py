@@ -102,11 +102,14 @@ class Hotline:
         services.stop_daemon(self.settings, "controller")
         asterisk_process.stop(self.settings)
 
-    def start_controller(self) -> None:
-        services.start_daemon(self.settings, "controller", services.controller_argv(),
-                              env=services.settings_env(self.settings))
-        assert services.wait_port(self.settings.agi_port, 30), self.controller_log()
-        self.wait_for(lambda: self.redis.get(self.prefix + "leader"), 10, "controller never took the router lead")
+    def start_controller(self, **overrides: Any) -> None:
+        """Start the controller process; ``overrides`` change its settings (e.g. db_url,
+        redis_url) for this start only."""
+        settings = self.settings.with_overrides(**overrides)
+        services.start_daemon(settings, "controller", services.controller_argv(), env=services.settings_env(settings))
+        assert services.wait_port(settings.agi_port, 30), self.controller_log()
+        if "redis_url" not in overrides:
+            self.wait_for(lambda: self.redis.get(self.prefix + "leader"), 10, "controller never took the router lead")
 
     def stop_controller(self) -> None:
         services.stop_daemon(self.settings, "controller")
@@ -132,9 +135,9 @@ class Hotline:
         self.wait_for(lambda: self.controller_log().count("configuration reloaded") > marker, 10,
                       "controller did not reload:\n" + self.controller_log())
 
-    def controller_log(self, name: str = "controller") -> str:
+    def controller_log(self, name: str = "controller", tail: int = 5000) -> str:
         path = self.settings.var_dir / f"{self.settings.instance}-{name}.log"
-        return path.read_text(errors="replace")[-5000:] if path.exists() else "(no controller log)"
+        return path.read_text(errors="replace")[-tail:] if path.exists() else "(no controller log)"
 
     def clear_live_state(self) -> None:
         keys = list(self.redis.scan_iter(match=self.prefix + "*", count=1000))
