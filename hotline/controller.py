@@ -35,6 +35,7 @@ from hotline.store import CallStore, RecordWriter, make_engine, migrate
 from hotline.tasks import TaskOwner
 from hotline.waiting_info import expected_wait_minutes, position_ahead
 from queues.config import load_queues
+from recordings import recording_path
 
 log = logging.getLogger(__name__)
 REPEAT_WINDOW_DAYS = 30
@@ -95,7 +96,7 @@ class Services:
         return host[len(root):] if host.startswith(root) else host
 
     def recording_path(self, call_id: str) -> str:
-        return f"{self.settings.instance_dir_in_root}/recordings/{call_id}.wav"
+        return recording_path(self.settings.instance_dir_in_root, call_id)
 
 
 def load_config(settings: Settings) -> tuple[dict[str, RosterAgent], dict[str, QueuePolicy], dict[str, Any]]:

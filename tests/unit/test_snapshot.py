@@ -125,3 +125,4 @@ def test_router_wakes_at_the_next_wrap_up_end_or_relaxation_step() -> None:
     assert next_due(calls, [wrapping], queues, now=101.0) == 103.5
     assert next_due(calls, [wrapping], queues, now=104.0) == 105.0  # the 5 s relaxation step
     assert next_due(calls, [], queues, now=111.0) is None
+
