@@ -66,11 +66,21 @@ class AgentDesk:
             await self.live.notify_changed()
         return result
 
-    async def log_out(self, agent_id: str) -> AgentRecord | None:
-        return await self._apply(agent_id, LogOut())
-
     async def pause(self, agent_id: str, reason: str) -> AgentRecord | None:
-        return await self._apply(agent_id, Pause(reason))
+        """Pause; if the phone was being rung for a call, that ring is withdrawn now."""
+        before = await self.live.agent(agent_id)
+        record = await self._apply(agent_id, Pause(reason))
+        if record is not None and before is not None and before.state in (AgentState.RESERVED, AgentState.RINGING):
+            await self.live.stop_ringing(agent_id)
+        return record
+
+    async def log_out(self, agent_id: str) -> AgentRecord | None:
+        """End the shift; a phone being rung for a call stops ringing."""
+        before = await self.live.agent(agent_id)
+        record = await self._apply(agent_id, LogOut())
+        if record is not None and before is not None and before.state in (AgentState.RESERVED, AgentState.RINGING):
+            await self.live.stop_ringing(agent_id)
+        return record
 
     async def unpause(self, agent_id: str) -> AgentRecord | None:
         result = await self._apply(agent_id, Unpause())
@@ -95,8 +105,14 @@ class AgentDesk:
         await self._apply(agent_id, Cancel())
         await self.live.notify_changed()
 
-    async def missed(self, agent_id: str, policy: QueuePolicy) -> None:
+    async def missed(self, agent_id: str, policy: QueuePolicy) -> bool:
+        """Count a ring-no-answer; False when the offer had been withdrawn instead (the agent
+        paused or logged out while ringing), which is not the agent's miss."""
+        current = await self.live.agent(agent_id)
+        if current is not None and current.state not in (AgentState.RESERVED, AgentState.RINGING):
+            return False
         record = await self._apply(agent_id, Miss(), policy)
         if record is not None and record.state is AgentState.PAUSED:
             log.warning("agent %s paused after %d ring-no-answer(s)", agent_id, policy.max_misses_before_pause)
         await self.live.notify_changed()
+        return True

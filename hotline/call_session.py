@@ -273,8 +273,8 @@ class CallSession:
             await self.sv.desk.released(agent_id)
             self.agent_id = ""
             raise ChannelGone("caller hung up while the agent was ringing")
-        self.event("rona", agent=agent_id, status=status)
-        await self.sv.desk.missed(agent_id, policy)
+        missed = await self.sv.desk.missed(agent_id, policy)
+        self.event("rona" if missed else "withdrawn", agent=agent_id, status=status)
         self.agent_id = ""
         await self.sv.live.requeue(self.call_id, excluded_agent=agent_id)
         await self.ch.run("SET MUSIC", "on", "default")

@@ -25,7 +25,7 @@ from hotline import queue_log
 from hotline.agent_desk import AgentDesk
 from hotline.agi_server import AgiChannel, FastAgiServer
 from hotline.ami import AmiClient
-from hotline.ami_events import AmiEvent, DialEnd, Hangup, OriginateResult
+from hotline.ami_events import AmiEvent, DialBegin, DialEnd, Hangup, OriginateResult
 from hotline.call_session import CallSession, CallTrack
 from hotline.callback_session import run_callback
 from hotline.live_state import LiveState, QueuedCall, parse_assignment
@@ -99,6 +99,11 @@ class Services:
         return recording_path(self.settings.instance_dir_in_root, call_id)
 
 
+def agent_of(channel: str) -> str:
+    """The agent id in an agent leg's channel name, e.g. PJSIP/2001-0000001a -> 2001."""
+    return channel.split("/", 1)[-1].rsplit("-", 1)[0]
+
+
 def load_config(settings: Settings) -> tuple[dict[str, RosterAgent], dict[str, QueuePolicy], dict[str, Any]]:
     """Load and validate roster, queues and IVR flows; raise with a clear message."""
     base = settings.config_dir
@@ -130,6 +135,7 @@ class Controller:
         self.redis: Redis | None = None
         self.stopped = asyncio.Event()
         self._callback_legs: dict[str, tuple[str, str]] = {}
+        self._ringing: dict[str, str] = {}  # agent id -> the agent leg our Dial is ringing
 
     async def start(self) -> None:
         s = self.settings
@@ -232,11 +238,14 @@ class Controller:
             track = self.sv.tracks.get(event.uniqueid)
             if track is not None:
                 track.hangup.set()
-        elif isinstance(event, DialEnd) and event.status == "ANSWER":
+        elif isinstance(event, DialBegin) and event.uniqueid in self.sv.tracks:
+            self._ringing[agent_of(event.dest_channel)] = event.dest_channel
+        elif isinstance(event, DialEnd):
+            self._ringing.pop(agent_of(event.dest_channel), None)
             track = self.sv.tracks.get(event.uniqueid)
-            if track is not None:
+            if track is not None and event.status == "ANSWER":
                 track.answered_at = self.clock()
-                agent_id = event.dest_channel.split("/", 1)[-1].rsplit("-", 1)[0]
+                agent_id = agent_of(event.dest_channel)
                 self.tasks.spawn(self.sv.desk.answered(agent_id), f"answered-{agent_id}")
         elif isinstance(event, OriginateResult) and event.uniqueid in self._callback_legs:
             call_id, agent_id = self._callback_legs.pop(event.uniqueid)
@@ -279,7 +288,8 @@ class Controller:
         while True:
             try:
                 async with self.redis.pubsub() as pubsub:
-                    await pubsub.subscribe(self.sv.live.changed_channel, self.sv.live.owner_channel(self.controller_id))
+                    await pubsub.subscribe(self.sv.live.changed_channel, self.sv.live.control_channel,
+                                           self.sv.live.owner_channel(self.controller_id))
                     lost = False
                     async for message in pubsub.listen():
                         self._on_redis_message(message)
@@ -298,10 +308,24 @@ class Controller:
         if message["channel"] == self.sv.live.changed_channel:
             self.router.wake.set()
             return
+        if message["channel"] == self.sv.live.control_channel:
+            self._on_control(str(message["data"]))
+            return
         parsed = parse_assignment(message["data"])
         if parsed is None:
             return
         self._deliver(*parsed)
+
+    def _on_control(self, data: str) -> None:
+        """``stop-ring <agent>``: the agent paused or logged out while one of our calls rings
+        their phone: hang up that leg, so the call moves on at once instead of at the ring
+        timeout."""
+        verb, _, agent_id = data.partition(" ")
+        channel = self._ringing.get(agent_id)
+        if verb == "stop-ring" and channel and self.ami is not None:
+            log.info("agent %s paused while ringing: withdrawing the offer (%s)", agent_id, channel)
+            self.tasks.spawn(self.ami.action({"Action": "Hangup", "Channel": channel, "Cause": "16"}),
+                             f"stop-ring-{agent_id}")
 
     def _deliver(self, call_id: str, agent_id: str, relax_step: int) -> None:
         """Hand an assignment to the call's session (or place the callback it stands for)."""

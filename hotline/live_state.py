@@ -130,6 +130,11 @@ class LiveState:
     def changed_channel(self) -> str:
         return f"{self.p}changed"
 
+    @property
+    def control_channel(self) -> str:
+        """Commands to every controller (e.g. stop ringing an agent who just paused)."""
+        return f"{self.p}control"
+
     def owner_channel(self, owner: str) -> str:
         return f"{self.p}owner:{owner}"
 
@@ -252,6 +257,9 @@ class LiveState:
 
     async def adopt(self, call_id: str, owner: str) -> None:
         await self.redis.hset(self.call_key(call_id), "owner", owner)
+
+    async def stop_ringing(self, agent_id: str) -> None:
+        await self.redis.publish(self.control_channel, f"stop-ring {agent_id}")
 
     async def notify_changed(self) -> None:
         await self.redis.publish(self.changed_channel, "1")

@@ -123,3 +123,20 @@ def test_wrap_up_of_the_calls_queue_is_honoured_in_every_queue(fresh: Hotline) -
     assert (rec["outcome"], rec["agent_id"]) == ("answered", "2004")
     offered = [e["at"].timestamp() for e in fresh.store.events(rec["call_id"]) if e["kind"] == "offered"]
     assert offered[0] - ended >= 7.5, offered[0] - ended  # not main's 3 s: the agent is one record
+
+
+def test_pausing_a_ringing_agent_moves_the_call_on_at_once(fresh: Hotline) -> None:
+    log_in(fresh, "2001", answer=False)  # longest idle: offered first, never answers
+    log_in(fresh, "2002")
+    peer = fresh.call("13700000301", digits="1", hold_ms=9000)
+    fresh.wait_for(lambda: fresh.agent_state("2001")["state"] == "ringing", 20, "2001 never rang")
+    fresh.desk("pause", "2001", "lunch")
+    assert peer.wait(timeout=60) == 0
+    rec = fresh.record("13700000301")
+    assert (rec["outcome"], rec["agent_id"]) == ("answered", "2002")
+    offers = [e for e in fresh.store.events(rec["call_id"]) if e["kind"] in ("offered", "withdrawn", "rona")]
+    assert [(e["kind"], e["data"]["agent"]) for e in offers] == [
+        ("offered", "2001"), ("withdrawn", "2001"), ("offered", "2002")]
+    assert (offers[2]["at"] - offers[0]["at"]).total_seconds() < 3  # not the 5 s ring timeout
+    state = fresh.agent_state("2001")
+    assert (state["state"], state["pause_reason"], state["misses"]) == ("paused", "lunch", "0")
