@@ -68,16 +68,15 @@ class AgentDesk:
 
     async def pause(self, agent_id: str, reason: str) -> AgentRecord | None:
         """Pause; if the phone was being rung for a call, that ring is withdrawn now."""
-        before = await self.live.agent(agent_id)
-        record = await self._apply(agent_id, Pause(reason))
-        if record is not None and before is not None and before.state in (AgentState.RESERVED, AgentState.RINGING):
-            await self.live.stop_ringing(agent_id)
-        return record
+        return await self._leave(agent_id, Pause(reason))
 
     async def log_out(self, agent_id: str) -> AgentRecord | None:
         """End the shift; a phone being rung for a call stops ringing."""
+        return await self._leave(agent_id, LogOut())
+
+    async def _leave(self, agent_id: str, event: Event) -> AgentRecord | None:
         before = await self.live.agent(agent_id)
-        record = await self._apply(agent_id, LogOut())
+        record = await self._apply(agent_id, event)
         if record is not None and before is not None and before.state in (AgentState.RESERVED, AgentState.RINGING):
             await self.live.stop_ringing(agent_id)
         return record

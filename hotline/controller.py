@@ -68,9 +68,9 @@ class Services:
 
     async def waiting_figures(self, call: QueuedCall) -> tuple[int, int]:
         """(callers ahead, expected wait in minutes) for an announcement."""
-        waiting = await self.live.waiting()
+        waiting, records = await self.live.routing_input()
         position = position_ahead(call, waiting, self.queues)
-        on_shift = sum(1 for r in await self.live.agents()
+        on_shift = sum(1 for r in records
                        if r.state.value not in ("logged_out", "paused")
                        and r.agent_id in self.roster and call.language in self.roster[r.agent_id].languages)
         return position, expected_wait_minutes(position, on_shift)
