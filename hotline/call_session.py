@@ -168,8 +168,7 @@ class CallSession:
         self.record = self.record.but(recording=recording)
         await self.ch.run("SET MUSIC", "on", "default")
         self.event("queued", queue=action.queue, language=action.language, skills=sorted(action.skills))
-        await self.sv.live.enqueue(call)
-        self.sv.wake_router()
+        await self.sv.enqueue(call)
         self._next_announce = queued_at + policy.announce_interval if policy.announce_interval > 0 else None
         self._callback_offered = False
         while True:

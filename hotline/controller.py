@@ -59,8 +59,16 @@ class Services:
     tasks: TaskOwner
     tracks: dict[str, CallTrack] = field(default_factory=dict)
     place_callback: Callable[[str, str], Any] = field(default=None)  # type: ignore[assignment]
-    wake_router: Callable[[], None] = field(default=lambda: None)
+    router: Any = None
     deliver: Callable[[str, str, int], None] = field(default=lambda c, a, r: None)
+
+    async def enqueue(self, call: QueuedCall) -> None:
+        """Put a call in the shared queue. When this controller leads the router, route it
+        at once from the input the enqueue returned: no wake-up hop, no second read."""
+        if self.router is not None and self.router.leads:
+            await self.router.step(prefetched=await self.live.enqueue_and_read(call))
+        else:
+            await self.live.enqueue(call)
 
     @property
     def callbacks_enabled(self) -> bool:
@@ -154,8 +162,8 @@ class Controller:
         await live.heartbeat(self.controller_id, HEARTBEAT_TTL_MS)
         self.tasks.spawn(self._heartbeat(), "heartbeat")
         self.router = RouterService(self.sv)
-        self.sv.wake_router = self.router.wake.set      # skip the pub/sub hop when we lead
-        self.sv.deliver = self._deliver                 # ... and when we own the call
+        self.sv.router = self.router        # a new call is routed inline when we lead
+        self.sv.deliver = self._deliver     # ... and handed over in-process when we own it
         self.agi = FastAgiServer()
         self.agi.add_route("call", self._on_call)
         self.agi.add_route("callback", self._on_callback)

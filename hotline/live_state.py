@@ -44,7 +44,7 @@ return 1
 # KEYS: leader key. ARGV: controller id, ttl ms. Take the lock if free, extend it if ours.
 # KEYS: waiting set, agents set. ARGV: key prefix. The router's whole input in one round
 # trip: [[call hash fields...], ...] for waiting calls, then the same for agents.
-SNAPSHOT_LUA = """
+_ROWS_LUA = """
 local function rows(set, kind)
   local out = {}
   for _, id in ipairs(redis.call('SMEMBERS', set)) do
@@ -53,7 +53,19 @@ local function rows(set, kind)
   end
   return out
 end
+"""
+SNAPSHOT_LUA = _ROWS_LUA + """
 return {rows(KEYS[1], 'call'), rows(KEYS[2], 'agent')}
+"""
+
+# KEYS: call hash, waiting set, agents set. ARGV: prefix, call id, changed channel, then the
+# call's field/value pairs. Enqueue, wake every router, and return the routing input, in one
+# round trip: the leader routes a new call without reading Redis again.
+ENQUEUE_AND_READ_LUA = _ROWS_LUA + """
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+redis.call('SADD', KEYS[2], ARGV[2])
+redis.call('PUBLISH', ARGV[3], '1')
+return {rows(KEYS[2], 'call'), rows(KEYS[3], 'agent')}
 """
 
 LEAD_LUA = """
@@ -114,6 +126,7 @@ class LiveState:
         self._claim = redis.register_script(CLAIM_LUA)
         self._lead = redis.register_script(LEAD_LUA)
         self._snapshot = redis.register_script(SNAPSHOT_LUA)
+        self._enqueue_and_read = redis.register_script(ENQUEUE_AND_READ_LUA)
 
     # -- keys ---------------------------------------------------------------------------
     def agent_key(self, agent_id: str) -> str:
@@ -230,10 +243,15 @@ class LiveState:
 
     async def routing_input(self) -> tuple[list[QueuedCall], list[AgentRecord]]:
         """Waiting calls and all agent records, read atomically in one round trip."""
-        calls, agents = await self._snapshot(keys=[self.waiting_key, f"{self.p}agents"], args=[self.p])
-        pairs = lambda flat: dict(zip(flat[::2], flat[1::2]))  # noqa: E731
-        waiting = [QueuedCall.from_hash(h) for h in map(pairs, calls) if h.get("state") == "waiting"]
-        return waiting, [AgentRecord.from_dict(pairs(flat)) for flat in agents]
+        rows = await self._snapshot(keys=[self.waiting_key, f"{self.p}agents"], args=[self.p])
+        return _decode_input(rows)
+
+    async def enqueue_and_read(self, call: QueuedCall) -> tuple[list[QueuedCall], list[AgentRecord]]:
+        """``enqueue`` plus ``routing_input`` in one atomic round trip (the leader's fast path)."""
+        fields = [x for kv in call.to_hash().items() for x in kv]
+        keys = [self.call_key(call.call_id), self.waiting_key, f"{self.p}agents"]
+        rows = await self._enqueue_and_read(keys=keys, args=[self.p, call.call_id, self.changed_channel, *fields])
+        return _decode_input(rows)
 
     # -- routing ------------------------------------------------------------------------
     async def claim(self, call_id: str, agent_id: str, now: float, queue: str = "") -> int:
@@ -277,6 +295,13 @@ class LiveState:
             await self.redis.hset(f"{self.p}flags", name, value)
         else:
             await self.redis.hdel(f"{self.p}flags", name)
+
+
+def _decode_input(rows: list[list[list[str]]]) -> tuple[list[QueuedCall], list[AgentRecord]]:
+    calls, agents = rows
+    pairs = lambda flat: dict(zip(flat[::2], flat[1::2]))  # noqa: E731
+    waiting = [QueuedCall.from_hash(h) for h in map(pairs, calls) if h.get("state") == "waiting"]
+    return waiting, [AgentRecord.from_dict(pairs(flat)) for flat in agents]
 
 
 async def ping(redis: Redis) -> bool:

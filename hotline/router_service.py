@@ -55,6 +55,7 @@ class RouterService:
         self._last_sweep = 0.0
         self._lease_renewed = 0.0
         self._redis_down = False
+        self._stepping = asyncio.Lock()  # the loop and a session's inline step never interleave
         self._next_due: float | None = None  # the next wrap-up end or relaxation step
 
     async def run(self) -> None:
@@ -83,8 +84,18 @@ class RouterService:
                 log.warning("Redis answers again: routing resumed")
                 self._redis_down = False
 
-    async def step(self) -> int:
-        """One routing step; returns the number of calls assigned."""
+    @property
+    def leads(self) -> bool:
+        """Whether this controller holds a fresh leader lease right now (no I/O)."""
+        return self.is_leader and self.sv.clock() - self._lease_renewed < LEADER_TTL_MS / 4000
+
+    async def step(self, prefetched: tuple[list[QueuedCall], list[AgentRecord]] | None = None) -> int:
+        """One routing step; returns the number of calls assigned. ``prefetched`` is the
+        routing input when the caller already read it (a new call's enqueue did)."""
+        async with self._stepping:
+            return await self._step(prefetched)
+
+    async def _step(self, prefetched: tuple[list[QueuedCall], list[AgentRecord]] | None) -> int:
         live = self.sv.live
         if not await self._lead():
             return 0
@@ -92,7 +103,7 @@ class RouterService:
         if now - self._last_sweep >= SWEEP_EVERY:
             self._last_sweep = now
             await self.sweep(now)
-        calls, records = await live.routing_input()
+        calls, records = prefetched if prefetched is not None else await live.routing_input()
         self._next_due = None
         if not calls:
             return 0

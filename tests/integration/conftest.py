@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Iterator
 
@@ -9,14 +11,20 @@ from tests.integration.harness import Hotline
 
 
 @pytest.fixture(scope="session")
-def hotline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hotline]:
-    """One real hotline for the whole integration session."""
-    h = Hotline(Path(tmp_path_factory.mktemp("hotline")))
+def hotline() -> Iterator[Hotline]:
+    """One real hotline for the whole integration session.
+
+    Its folder is made with mkdtemp, not pytest's tmp_path_factory: pytest deletes all but
+    the last three numbered temp folders when another pytest starts, which would pull the
+    database and logs from under a run going on beside it (e.g. CI next to a developer)."""
+    base = Path(tempfile.mkdtemp(prefix="hotline-itest-"))
+    h = Hotline(base)
     h.start()
     try:
         yield h
     finally:
         h.stop()
+        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture

@@ -296,3 +296,15 @@ async def test_log_in_paused_is_never_claimable(live: LiveState) -> None:
     assert await live.claim("c1", "1001", NOW) == 0
     await desk.unpause("1001")
     assert await live.claim("c1", "1001", NOW) == 1
+
+
+async def test_enqueue_and_read_returns_the_routing_input_with_the_new_call(live: LiveState) -> None:
+    await live.put_agent(AgentRecord("1001", S.AVAILABLE, since=NOW - 5))
+    await live.enqueue(QueuedCall("older", "me", "main", NOW - 9))
+    calls, agents = await live.enqueue_and_read(QueuedCall("new", "me", "main", NOW, language="en",
+                                                           skills=frozenset({"traffic"}), caller="138"))
+    assert sorted(c.call_id for c in calls) == ["new", "older"]
+    new = next(c for c in calls if c.call_id == "new")
+    assert (new.language, new.skills, new.caller, new.arrived_at) == ("en", frozenset({"traffic"}), "138", NOW)
+    assert [a.agent_id for a in agents] == ["1001"]
+    assert (await live.call("new")) == new and "new" in await live.redis.smembers(live.waiting_key)
