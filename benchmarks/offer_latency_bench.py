@@ -700,8 +700,8 @@ def main() -> None:
         res.rows.sort(key=lambda r: r[0])  # scenario 1, 2, 3
         if routing:
             res.notes.append(f"ours, scenario 1 split: queued -> 'offered' (Redis, router, claim, pub/sub) median "
-                             f"{statistics.median(routing) * 1000:.1f} ms; the rest is the session's AGI commands "
-                             f"(SET MUSIC off, MixMonitor, Dial) up to DialBegin")
+                             f"{statistics.median(routing) * 1000:.1f} ms; the rest is the session's AGI Dial and Asterisk "
+                             f"up to DialBegin")
         if capturing:
             for system, events in (("ours", ami.since(ours_from)[:app_from - ours_from]), ("app_queue", ami.since(app_from))):
                 dials = [e for e in events if is_agent_dial(e)]
