@@ -97,6 +97,9 @@ class QueuePolicy:
     wait, callbacks get at most this share of the queue's available agents in
     one routing step (rounded down). ``callback_offer_after`` is how long a
     live caller waits before the IVR offers a callback (None = never).
+    A callback rings the citizen for ``callback_ring_timeout`` seconds; when
+    nobody answers (or the line is busy) it is tried again after
+    ``callback_retry_after`` seconds, ``callback_attempts`` times in all.
     ``announce_interval`` is the period of position/wait announcements
     (0 = off). ``languages`` lists the languages the IVR offers for this line
     and ``domains`` the business domains it may tag calls with (empty = any);
@@ -115,6 +118,9 @@ class QueuePolicy:
     announce_interval: float = 30.0
     callback_offer_after: float | None = 60.0
     callback_max_share: float = 0.25
+    callback_attempts: int = 3
+    callback_retry_after: float = 300.0
+    callback_ring_timeout: float = 40.0
     languages: frozenset[str] = frozenset()
     domains: frozenset[str] = frozenset()
     title: str = ""
@@ -130,6 +136,11 @@ class QueuePolicy:
         if self.callback_offer_after is not None:
             _finite_non_negative(self.callback_offer_after, "callback_offer_after")
         _check(0.0 <= self.callback_max_share <= 1.0, "callback_max_share must be within 0..1")
+        _check(isinstance(self.callback_attempts, int) and not isinstance(self.callback_attempts, bool)
+               and self.callback_attempts >= 1, "callback_attempts must be an integer >= 1")
+        _finite_non_negative(self.callback_retry_after, "callback_retry_after")
+        _finite_non_negative(self.callback_ring_timeout, "callback_ring_timeout")
+        _check(self.callback_ring_timeout > 0, "callback_ring_timeout must be > 0")
         _check(
             isinstance(self.max_misses_before_pause, int) and self.max_misses_before_pause >= 1,
             "max_misses_before_pause must be an integer >= 1",
@@ -144,6 +155,13 @@ class QueuePolicy:
         _check(steps[0].after == 0, "the first relaxation step must start at after=0")
         for before, after in zip(steps, steps[1:]):
             _check(after.after > before.after, f"relaxation steps must strictly grow in time ({before.after} then {after.after})")
+
+    def callback_retry_at(self, attempts_made: int, now: float) -> float | None:
+        """When to call a citizen back again after ``attempts_made`` unanswered tries
+        (the last one ending at ``now``), or None when no try is left."""
+        if attempts_made >= self.callback_attempts:
+            return None
+        return now + self.callback_retry_after
 
     def step_index(self, waited: float) -> int:
         """Index of the relaxation step in force after ``waited`` seconds.
@@ -186,6 +204,9 @@ class Call:
     ``arrived_at`` is on the same clock as ``now``; after a ring-no-answer
     the shell keeps the original value, so the call goes back to the head of
     its line. ``language`` is a hard requirement, ``skills`` are soft.
+    ``not_before`` holds a callback whose citizen did not answer until its
+    retry is due: the request keeps its place in line (``arrived_at``) but
+    no agent is taken for it before then.
     """
 
     call_id: str
@@ -197,6 +218,7 @@ class Call:
     preferred_agent: str | None = None
     excluded_agents: frozenset[str] = frozenset()
     callback: bool = False
+    not_before: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -153,6 +153,8 @@ class _RoutingStep:
         for pos, call in enumerate(self.order):
             if not self.free:
                 break
+            if call.not_before > self.now:  # a callback retry that is not due yet
+                continue
             if call.callback and not self._callback_allowed(call):
                 deferred.append(pos)
                 continue

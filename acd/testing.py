@@ -48,6 +48,7 @@ def make_call(
     preferred: str | None = None,
     excluded: Iterable[str] = (),
     callback: bool = False,
+    not_before: float = 0.0,
 ) -> Call:
     """A waiting call."""
     return Call(
@@ -60,6 +61,7 @@ def make_call(
         preferred_agent=preferred,
         excluded_agents=frozenset(excluded),
         callback=callback,
+        not_before=not_before,
     )
 
 

@@ -249,6 +249,7 @@ class InviteSniffer:
     def __init__(self, ports: dict[int, str]) -> None:
         self.ports = ports
         self.seen: list[tuple[float, str]] = []
+        self.agi_dials: list[tuple[float, str]] = []
         self.lock = threading.Lock()
         self.sock: socket.socket | None = None
         self.stopped = threading.Event()
@@ -278,18 +279,41 @@ class InviteSniffer:
             if addr[2] != socket.PACKET_OUTGOING or len(data) < 50 or data[12:14] != b"\x08\x00":
                 continue
             ihl = (data[14] & 0x0F) * 4
+            if data[23] == 6:  # TCP: the controller's AGI 'EXEC "Dial" "PJSIP/<agent>,..."' line
+                tcp = 14 + ihl
+                payload = data[tcp + (data[tcp + 12] >> 4) * 4:]
+                if payload.startswith(b'EXEC "Dial" "PJSIP/'):
+                    agent = payload[19:].split(b",")[0].decode("ascii", "replace")
+                    with self.lock:
+                        self.agi_dials.append((self._stamp(anc), agent))
+                continue
             if data[23] != 17:
                 continue
             udp = 14 + ihl
             port = int.from_bytes(data[udp + 2:udp + 4], "big")
             if port in self.ports and data[udp + 8:udp + 15] == b"INVITE ":
-                at = time.time()
-                for level, kind, raw in anc:
-                    if level == socket.SOL_SOCKET and kind == self.SO_TIMESTAMPNS and len(raw) >= 16:
-                        sec, nsec = int.from_bytes(raw[:8], "little"), int.from_bytes(raw[8:16], "little")
-                        at = sec + nsec / 1e9
+                at = self._stamp(anc)
                 with self.lock:
                     self.seen.append((at, self.ports[port]))
+
+    def _stamp(self, anc: list) -> float:
+        for level, kind, raw in anc:
+            if level == socket.SOL_SOCKET and kind == self.SO_TIMESTAMPNS and len(raw) >= 16:
+                sec, nsec = int.from_bytes(raw[:8], "little"), int.from_bytes(raw[8:16], "little")
+                return sec + nsec / 1e9
+        return time.time()
+
+    def agi_to_invite(self) -> list[float]:
+        """For each AGI Dial command seen on the wire, the time until the INVITE to the
+        same agent (the nearest one within 0.2 s after it): Asterisk's share of our path."""
+        with self.lock:
+            seen, dials = list(self.seen), list(self.agi_dials)
+        out = []
+        for t, agent in dials:
+            after = [at - t for at, a in seen if a == agent and 0 <= at - t < 0.2]
+            if after:
+                out.append(min(after))
+        return out
 
     def offsets(self, dials: list[Event]) -> list[float]:
         """INVITE time minus DialBegin Timestamp, for each DialBegin with an INVITE to the
@@ -710,6 +734,12 @@ def main() -> None:
                     res.notes.append(f"check, {system}: agent INVITE on the wire (lo capture) minus DialBegin, "
                                      f"{len(off)}/{len(dials)} matched: median {statistics.median(off):+.2f} ms, "
                                      f"min {min(off):+.2f}, max {max(off):+.2f}")
+        if capturing:
+            agi = [x * 1000 for x in sniffer.agi_to_invite()]
+            if agi:
+                res.notes.append(f"ours: AGI 'EXEC Dial' on the wire -> agent INVITE on the wire (Asterisk's share), "
+                                 f"n={len(agi)}: median {statistics.median(agi):.2f} ms, min {min(agi):.2f}, "
+                                 f"max {max(agi):.2f}")
         res.notes.append("scenario 2: ours = AgentDesk.log_in, app_queue = AMI QueuePause Paused=false; "
                          "scenario 3: app_queue measured from its effective wrap-up end floor(end)+5 s")
         log("restarting the controller")

@@ -14,7 +14,7 @@ from typing import Any, Awaitable, Callable
 
 from panoramisk import Manager
 
-from hotline.ami_events import AmiEvent, ChannelListed, parse_event
+from hotline.ami_events import EVENT_NAMES, AmiEvent, ChannelListed, parse_event
 from hotline.settings import Settings
 from hotline.tasks import TaskOwner
 
@@ -87,7 +87,24 @@ class AmiClient:
     def _logged_in(self, _manager: Any) -> None:
         self.logins += 1
         log.info("AMI logged in (login #%d)", self.logins)
-        self._tasks.spawn(self._on_login(), "ami-on-login")
+        self._tasks.spawn(self._filter_then_resync(), "ami-on-login")
+
+    async def _filter_then_resync(self) -> None:
+        await self.subscribe_only(EVENT_NAMES)
+        await self._on_login()
+
+    async def subscribe_only(self, names: tuple[str, ...]) -> None:
+        """Ask Asterisk to send this session only the events we use. Unfiltered, a call
+        produces dozens of events (Newexten, VarSet, Newstate, RTCP...) that this process
+        would parse on the same event loop that rings agents. Filters belong to the
+        session, so they are set again after every login; if Asterisk refuses them, we
+        keep working unfiltered (parse_event ignores what we do not use)."""
+        try:
+            for name in names:
+                await self.action({"Action": "Filter", "Operation": "Add",
+                                   "MatchCriteria": f"action(include),name({name})"})
+        except AmiError as exc:
+            log.warning("AMI event filter refused (%s): receiving every event", exc)
 
     def _disconnected(self, _manager: Any, exc: Any) -> None:
         log.warning("AMI connection lost (%s); reconnecting with back-off", exc)

@@ -85,7 +85,8 @@ _BUILDERS: dict[str, Callable[[Mapping[str, str]], AmiEvent]] = {
                                                    str(m.get("Reason", ""))),
 }
 
-EVENT_NAMES = ("Hangup", "DialBegin", "DialEnd", "FullyBooted", "DeviceStateChange")
+# The events the controller asks Asterisk for (hotline.ami.AmiClient.subscribe_only).
+EVENT_NAMES = ("Hangup", "DialBegin", "DialEnd", "FullyBooted", "DeviceStateChange", "OriginateResponse")
 
 
 def parse_event(msg: Mapping[str, str]) -> AmiEvent | None:

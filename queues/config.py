@@ -182,6 +182,9 @@ _FIELDS: Mapping[str, Callable[[object], Any]] = {
     "announce_interval": _number,
     "callback_offer_after": _optional_number,
     "callback_max_share": _number,
+    "callback_attempts": _integer,
+    "callback_retry_after": _number,
+    "callback_ring_timeout": _number,
     "languages": _languages,
     "domains": _names,
 }

@@ -37,9 +37,11 @@ INSTANCE = "itest" if BASE == 25000 else f"itest{BASE}"
 # Faster than production so ring-no-answer tests take seconds: ring 5 s, pause after 2
 # misses, 3 s wrap-up. The production values are in queues/queues.yaml.
 TEST_QUEUE_DEFAULTS = {"ring_timeout": 5, "max_misses_before_pause": 2, "wrapup_seconds": 3}
-# The province line (12346) announces every 3 s and offers a callback after 2 s, so
-# announcement and callback tests are short; main keeps production timing.
-TEST_PROVINCE = {"announce_interval": 3, "callback_offer_after": 2}
+# The province line (12346) announces every 3 s and offers a callback after 2 s; a callback
+# rings the citizen 3 s and is tried twice, 2 s apart; so announcement and callback tests are
+# short. Main keeps production timing.
+TEST_PROVINCE = {"announce_interval": 3, "callback_offer_after": 2, "callback_ring_timeout": 3,
+                 "callback_retry_after": 2, "callback_attempts": 2}
 # The business line keeps a longer wrap-up than main, to show it is honoured across queues.
 TEST_BUSINESS = {"wrapup_seconds": 8}
 CITIZEN_PHONE_PORT = BASE + 1500  # where the outbound (callback) trunk points
@@ -153,10 +155,10 @@ class Hotline:
         self.peers.append(peer)
         return peer
 
-    def citizen_phone(self, hangup_after_ms: int = 2000) -> SippPeer:
+    def citizen_phone(self, hangup_after_ms: int = 2000, answer: bool = True) -> SippPeer:
         """The phone the outbound trunk reaches: a citizen being called back."""
         self._media += 10
-        peer = start_agent(CITIZEN_PHONE_PORT, self._media, answer=True, ring_ms=300,
+        peer = start_agent(CITIZEN_PHONE_PORT, self._media, answer=answer, ring_ms=300,
                            hangup_after_ms=hangup_after_ms)
         self.peers.append(peer)
         return peer

@@ -308,3 +308,19 @@ async def test_enqueue_and_read_returns_the_routing_input_with_the_new_call(live
     assert (new.language, new.skills, new.caller, new.arrived_at) == ("en", frozenset({"traffic"}), "138", NOW)
     assert [a.agent_id for a in agents] == ["1001"]
     assert (await live.call("new")) == new and "new" in await live.redis.smembers(live.waiting_key)
+
+
+async def test_a_callback_retry_goes_back_in_line_at_its_old_place_not_before_its_time(live: LiveState) -> None:
+    await live.put_agent(AgentRecord("1001", S.AVAILABLE, since=NOW - 5))
+    await live.enqueue(QueuedCall("cb", "me", "main", NOW - 400, caller="138"))
+    await live.make_callback("cb", "me")
+    assert await live.claim("cb", "1001", NOW) == 1
+    served = await live.call("cb")
+    await live.remove_call("cb")  # the callback session took it
+    await live.retry_callback(served, attempts=1, not_before=NOW + 300)
+    again = await live.call("cb")
+    assert again is not None and "cb" in await live.redis.smembers(live.waiting_key)
+    assert (again.state, again.agent, again.callback, again.attempts, again.not_before, again.arrived_at) == (
+        "waiting", "", True, 1, NOW + 300, NOW - 400)
+    calls, _ = await live.routing_input()
+    assert [c.call_id for c in calls] == ["cb"]

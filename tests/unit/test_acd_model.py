@@ -51,6 +51,10 @@ class TestQueuePolicy:
             ({"relaxation": (RelaxStep(0, 3), RelaxStep(5, 1), RelaxStep(5, 0))}, "strictly grow"),
             ({"max_misses_before_pause": 0}, "max_misses_before_pause"),
             ({"callback_max_share": 1.5}, "callback_max_share"),
+            ({"callback_attempts": 0}, "callback_attempts"),
+            ({"callback_attempts": 2.5}, "callback_attempts"),
+            ({"callback_retry_after": -1}, "callback_retry_after"),
+            ({"callback_ring_timeout": 0}, "callback_ring_timeout"),
             ({"sl_target": 0}, "sl_target"),
             ({"ring_timeout": 0}, "ring_timeout"),
             ({"wrapup_seconds": -1}, "wrapup_seconds"),
@@ -62,6 +66,13 @@ class TestQueuePolicy:
         fields: dict[str, object] = {"name": "main", **changes}
         with pytest.raises(ValueError, match=message):
             QueuePolicy(**fields)  # type: ignore[arg-type]
+
+    def test_callback_retries_are_spaced_and_bounded(self) -> None:
+        policy = QueuePolicy(name="main", callback_attempts=3, callback_retry_after=300)
+        assert policy.callback_retry_at(1, now=1000.0) == 1300.0
+        assert policy.callback_retry_at(2, now=2000.0) == 2300.0
+        assert policy.callback_retry_at(3, now=3000.0) is None  # three tries made: the last
+        assert QueuePolicy(name="once", callback_attempts=1).callback_retry_at(1, now=0.0) is None
 
     def test_allows_pausing_after_one_miss_when_configured(self) -> None:
         assert QueuePolicy(name="vip", max_misses_before_pause=1).max_misses_before_pause == 1

@@ -228,6 +228,24 @@ class TestCallbacks:
         result = route(make_snapshot(callbacks + live, self._agents(4)), NOW)
         assert [a.call_id for a in result] == ["cb2", "live4", "live3", "live2"]
 
+    def test_a_callback_retry_takes_no_agent_before_it_is_due(self) -> None:
+        retry = make_call("cb", arrived_at=NOW - 400, callback=True, not_before=NOW + 60)
+        assert route(make_snapshot([retry], self._agents(2)), NOW) == ()
+        assert route(make_snapshot([retry], self._agents(2)), NOW + 59.9) == ()
+        assert pairs(route(make_snapshot([retry], self._agents(2)), NOW + 60)) == {"cb": "a0"}
+
+    def test_a_callback_retry_not_due_leaves_the_agent_to_a_later_live_caller(self) -> None:
+        retry = make_call("cb", arrived_at=NOW - 400, callback=True, not_before=NOW + 60)
+        live = make_call("live", arrived_at=NOW - 1)
+        assert pairs(route(make_snapshot([retry, live], self._agents(1)), NOW)) == {"live": "a0"}
+
+    def test_a_due_callback_retry_keeps_its_place_in_line(self) -> None:
+        # The citizen asked 400 s ago; the retry is due: it is older than both live callers
+        # and there is no live caller left over, so it is served first.
+        retry = make_call("cb", arrived_at=NOW - 400, callback=True, not_before=NOW - 1)
+        live = make_call("live", arrived_at=NOW - 1)
+        assert [a.call_id for a in route(make_snapshot([retry, live], self._agents(2)), NOW)] == ["cb", "live"]
+
     def test_callbacks_use_every_agent_when_no_live_caller_waits(self) -> None:
         callbacks = [make_call(f"cb{i}", arrived_at=NOW - 120 - i, callback=True) for i in range(3)]
         assert len(route(make_snapshot(callbacks, self._agents(4)), NOW)) == 3

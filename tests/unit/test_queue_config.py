@@ -35,6 +35,10 @@ class TestShippedQueues:
         assert shipped["province"].priority > shipped["main"].priority
         assert shipped["business"].priority > shipped["main"].priority
 
+    def test_unanswered_callbacks_are_tried_three_times_five_minutes_apart(self, shipped: dict) -> None:
+        for policy in shipped.values():
+            assert (policy.callback_attempts, policy.callback_retry_after) == (3, 300)
+
     def test_foreign_languages_are_served_by_the_main_queue(self, shipped: dict) -> None:
         assert shipped["main"].languages == {"zh", "en", "ja", "ko", "ru", "fr", "de"}
 
@@ -87,6 +91,8 @@ BAD_QUEUES = [
     ("main:\n  priority: 1.5", "queue 'main': priority: expected an integer"),
     ("main:\n  max_misses_before_pause: 0", "queue 'main': max_misses_before_pause must be an integer >= 1"),
     ("main:\n  callback_max_share: 2", "queue 'main': callback_max_share must be within 0..1"),
+    ("main:\n  callback_attempts: 0", "queue 'main': callback_attempts must be an integer >= 1"),
+    ("main:\n  callback_retry_after: soon", "queue 'main': callback_retry_after: expected a number"),
     ("main:\n  relaxation: [{after: 2, min_level: 3}]", "queue 'main': the first relaxation step must start at after=0"),
     ("main:\n  relaxation: [{after: 0, min_level: 3}, {after: 0, min_level: 1}]", "queue 'main': relaxation steps must strictly grow"),
     ("main:\n  relaxation: [{after: 0, min_level: 7}]", "queue 'main': relaxation: step 0: min_level must be an integer 0..5"),

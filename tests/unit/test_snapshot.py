@@ -113,6 +113,18 @@ def test_calls_round_trip_through_the_redis_hash() -> None:
     assert snap_call.excluded_agents == frozenset({"1001", "1002"})
 
 
+def test_a_callback_retry_round_trips_with_its_tries_and_due_time() -> None:
+    call = QueuedCall(call_id="c1", owner="o", queue="main", arrived_at=100.0, callback=True,
+                      attempts=2, not_before=1400.5)
+    again = QueuedCall.from_hash(call.to_hash())
+    assert (again.attempts, again.not_before, again.callback) == (2, 1400.5, True)
+    (snap_call,) = build_snapshot([again], [], ROSTER, QUEUES, NOW).calls
+    assert snap_call.not_before == 1400.5
+    # Hashes written before retries existed read as a first try, due at once.
+    legacy = {k: v for k, v in call.to_hash().items() if k not in ("attempts", "not_before")}
+    assert (QueuedCall.from_hash(legacy).attempts, QueuedCall.from_hash(legacy).not_before) == (0, 0.0)
+
+
 def test_router_wakes_at_the_next_wrap_up_end_or_relaxation_step() -> None:
     from acd import QueuePolicy, RelaxStep
     from agents.state import AgentRecord, AgentState
@@ -125,4 +137,6 @@ def test_router_wakes_at_the_next_wrap_up_end_or_relaxation_step() -> None:
     assert next_due(calls, [wrapping], queues, now=101.0) == 103.5
     assert next_due(calls, [wrapping], queues, now=104.0) == 105.0  # the 5 s relaxation step
     assert next_due(calls, [], queues, now=111.0) is None
+    retry = QueuedCall("cb", "me", "main", arrived_at=50.0, callback=True, not_before=130.0)
+    assert next_due([retry], [], queues, now=111.0) == 130.0  # the callback retry falls due
 
