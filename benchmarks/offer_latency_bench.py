@@ -19,11 +19,14 @@ the same machine clock (the controller writes time.time(); Asterisk stamps its e
 
 1. **idle agent** -- a call is queued while an eligible agent is idle.
    ours: the call's ``queued`` event in the database (CallSession writes it just before the
-   call enters the shared queue in Redis). Our latency therefore includes the Redis enqueue,
-   the router's wake-up (in-process when the leader owns the call, else pub/sub),
-   acd.route(), the Lua claim, the hand-over to the owning session and its one AGI
-   command, Dial (the recording was started at enqueue). The split at the session's
-   ``offered`` event is printed below the table.
+   call enters the shared queue). When the session's controller leads the router and the
+   last routing step saw nobody waiting (the case here), the leader decides from its mirror
+   of the live state with acd.route() and the session sends its one AGI command (Dial) at
+   once, while the Lua enqueue-and-claim runs (RouterService.fast_offer; a claim that fails
+   withdraws the ring). Otherwise: Redis enqueue, the router's step, the Lua claim, the
+   hand-over to the owning session, Dial. The split at the session's ``offered`` event is
+   printed below the table, and, with packet capture, Asterisk's own share: the AGI
+   command on the wire to the agent's INVITE on the wire.
    app_queue: ``QueueCallerJoin`` (the caller enters Queue()). Calls dial 12345 and press 1
    (the IVR is skipped at once). A call is placed only when, by the benchmark's own AMI
    view (an agent is busy from DialBegin to its channel's Hangup plus the wrap-up plus
@@ -723,8 +726,8 @@ def main() -> None:
         bench.set_all_paused(False)
         res.rows.sort(key=lambda r: r[0])  # scenario 1, 2, 3
         if routing:
-            res.notes.append(f"ours, scenario 1 split: queued -> 'offered' (Redis, router, claim, pub/sub) median "
-                             f"{statistics.median(routing) * 1000:.1f} ms; the rest is the session's AGI Dial and Asterisk "
+            res.notes.append(f"ours, scenario 1 split: queued -> 'offered' (the routing decision) median "
+                             f"{statistics.median(routing) * 1000:.2f} ms; the rest is the session's AGI Dial and Asterisk "
                              f"up to DialBegin")
         if capturing:
             for system, events in (("ours", ami.since(ours_from)[:app_from - ours_from]), ("app_queue", ami.since(app_from))):

@@ -79,6 +79,9 @@ class AgentDesk:
         record = await self._apply(agent_id, event)
         if record is not None and before is not None and before.state in (AgentState.RESERVED, AgentState.RINGING):
             await self.live.stop_ringing(agent_id)
+        # Every router forgets its picture of the agents: the leader must not offer a new
+        # call to this agent from a mirror that still shows them free (RouterService.fast_offer).
+        await self.live.notify_changed()
         return record
 
     async def unpause(self, agent_id: str) -> AgentRecord | None:

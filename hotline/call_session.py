@@ -168,13 +168,20 @@ class CallSession:
         self.record = self.record.but(recording=recording)
         await self.ch.run("SET MUSIC", "on", "default")
         self.event("queued", queue=action.queue, language=action.language, skills=sorted(action.skills))
-        await self.sv.enqueue(call)
         self._next_announce = queued_at + policy.announce_interval if policy.announce_interval > 0 else None
         self._callback_offered = False
-        while True:
+        fast = self.sv.fast_offer(call)
+        if fast is not None:
+            # Decided without Redis (an idle agent, nobody else waiting): ring now; the claim
+            # runs while Asterisk sets up the agent's leg.
+            assignment, claim = fast
+            offered = await self._offer(assignment.agent_id, assignment.relax_step, policy, claim)
+        else:
+            await self.sv.enqueue(call)
+            offered = False
+        while not offered:
             agent_id, relax_step = await self._wait_for_agent(call, policy)
-            if await self._offer(agent_id, relax_step, policy):
-                break
+            offered = await self._offer(agent_id, relax_step, policy)
         if action.survey and not self.ch.hung_up and action.survey in self.sv.flows:
             await self._survey(action)
 
@@ -254,8 +261,11 @@ class CallSession:
                 self.record = self.record.but(attrs={**self.record.attrs, **result})
                 self.event("survey", **result)
 
-    async def _offer(self, agent_id: str, relax_step: int, policy: Any) -> bool:
-        """Ring the agent; True when the call ended after being answered, False to wait again."""
+    async def _offer(self, agent_id: str, relax_step: int, policy: Any,
+                     claim: "asyncio.Task[bool] | None" = None) -> bool:
+        """Ring the agent; True when the call ended after being answered, False to wait again.
+        ``claim`` is the Redis claim of a fast offer, still running while the agent's leg
+        is set up; if it fails, the ring is withdrawn and the call waits in line."""
         self.agent_id = agent_id
         self.track.answered_at = None
         self._note_relaxation(relax_step, policy)
@@ -263,9 +273,15 @@ class CallSession:
                    waited=round(self.now() - (self.record.queued_at or 0), 3))
         # The agent's "ringing" state is written while Dial starts, not before it: the
         # INVITE is on the offer path, the bookkeeping is not.
-        ringing = self.sv.tasks.spawn(self.sv.desk.ringing(agent_id, self.call_id), f"ring-{agent_id}")
+        ringing = self.sv.tasks.spawn(self._ringing(agent_id, claim), f"ring-{agent_id}")
         status = await self._dial(agent_id, policy)
-        await ringing
+        if not await ringing:
+            self.event("withdrawn", agent=agent_id, status=status, reason="not_free")
+            self.agent_id = ""
+            if self.ch.hung_up:
+                raise ChannelGone("caller hung up while a withdrawn offer rang")
+            await self.ch.run("SET MUSIC", "on", "default")
+            return False  # the claim left the call waiting in line: the router offers it again
         if self.track.answered_at is not None:
             self.record = self.record.but(ended_at=self.now())  # the survey, if any, is after the call
             await self.sv.desk.call_ended(agent_id, policy, self.track.answered_at)
@@ -280,6 +296,21 @@ class CallSession:
         await self.sv.live.requeue(self.call_id, excluded_agent=agent_id)
         await self.ch.run("SET MUSIC", "on", "default")
         return False
+
+    async def _ringing(self, agent_id: str, claim: "asyncio.Task[bool] | None") -> bool:
+        """Confirm a fast offer's claim (withdrawing the ring if the agent was not free
+        after all), then mark the agent ringing. False when the offer was withdrawn."""
+        try:
+            confirmed = claim is None or await claim
+        except Exception:
+            self.sv.withdraw(agent_id)  # Redis failed under the claim: the session fails over
+            raise
+        if not confirmed:
+            log.info("call %s: agent %s was not free after all; ring withdrawn", self.call_id, agent_id)
+            self.sv.withdraw(agent_id)
+            return False
+        await self.sv.desk.ringing(agent_id, self.call_id)
+        return True
 
     def _note_relaxation(self, relax_step: int, policy: Any) -> None:
         """Record each skill relaxation that was in force by this offer, at the time the

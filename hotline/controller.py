@@ -61,6 +61,15 @@ class Services:
     place_callback: Callable[[str, str], Any] = field(default=None)  # type: ignore[assignment]
     router: Any = None
     deliver: Callable[[str, str, int], None] = field(default=lambda c, a, r: None)
+    withdraw: Callable[[str], None] = field(default=lambda agent_id: None)
+
+    def fast_offer(self, call: QueuedCall) -> tuple[Any, "asyncio.Task[bool]"] | None:
+        """(assignment, its claim running in the background) for a new call decided without
+        reading Redis, or None: then ``enqueue`` it (see RouterService.fast_offer)."""
+        if self.router is None:
+            return None
+        offer = self.router.fast_offer(call)
+        return None if offer is None else (offer, self.router.confirm(call, offer.agent_id))
 
     async def enqueue(self, call: QueuedCall) -> None:
         """Put a call in the shared queue. When this controller leads the router, route it
@@ -144,6 +153,8 @@ class Controller:
         self.stopped = asyncio.Event()
         self._callback_legs: dict[str, tuple[str, str]] = {}
         self._ringing: dict[str, str] = {}  # agent id -> the agent leg our Dial is ringing
+        # agent id -> until when: hang up their leg as soon as its DialBegin arrives
+        self._withdraw_on_dial: dict[str, float] = {}
 
     async def start(self) -> None:
         s = self.settings
@@ -164,6 +175,7 @@ class Controller:
         self.router = RouterService(self.sv)
         self.sv.router = self.router        # a new call is routed inline when we lead
         self.sv.deliver = self._deliver     # ... and handed over in-process when we own it
+        self.sv.withdraw = self._withdraw_ring
         self.agi = FastAgiServer()
         self.agi.add_route("call", self._on_call)
         self.agi.add_route("callback", self._on_callback)
@@ -247,9 +259,13 @@ class Controller:
             if track is not None:
                 track.hangup.set()
         elif isinstance(event, DialBegin) and event.uniqueid in self.sv.tracks:
-            self._ringing[agent_of(event.dest_channel)] = event.dest_channel
+            agent_id = agent_of(event.dest_channel)
+            self._ringing[agent_id] = event.dest_channel
+            if self._withdraw_on_dial.pop(agent_id, 0.0) > self.clock():
+                self._hang_up_ring(agent_id, "the agent was not free after all")
         elif isinstance(event, DialEnd):
             self._ringing.pop(agent_of(event.dest_channel), None)
+            self._withdraw_on_dial.pop(agent_of(event.dest_channel), None)
             track = self.sv.tracks.get(event.uniqueid)
             if track is not None and event.status == "ANSWER":
                 track.answered_at = self.clock()
@@ -314,6 +330,7 @@ class Controller:
         if message.get("type") != "message":
             return
         if message["channel"] == self.sv.live.changed_channel:
+            self.router.forget()
             self.router.wake.set()
             return
         if message["channel"] == self.sv.live.control_channel:
@@ -329,11 +346,23 @@ class Controller:
         their phone: hang up that leg, so the call moves on at once instead of at the ring
         timeout."""
         verb, _, agent_id = data.partition(" ")
+        if verb == "stop-ring":
+            self._hang_up_ring(agent_id, "paused while ringing")
+
+    def _withdraw_ring(self, agent_id: str) -> None:
+        """A session's fast offer could not be claimed: hang up the agent's leg now, or as
+        soon as its DialBegin shows which channel it is."""
+        if not self._hang_up_ring(agent_id, "the agent was not free after all"):
+            self._withdraw_on_dial[agent_id] = self.clock() + 2.0  # stale after that: never kept
+
+    def _hang_up_ring(self, agent_id: str, why: str) -> bool:
         channel = self._ringing.get(agent_id)
-        if verb == "stop-ring" and channel and self.ami is not None:
-            log.info("agent %s paused while ringing: withdrawing the offer (%s)", agent_id, channel)
-            self.tasks.spawn(self.ami.action({"Action": "Hangup", "Channel": channel, "Cause": "16"}),
-                             f"stop-ring-{agent_id}")
+        if not channel or self.ami is None:
+            return False
+        log.info("agent %s %s: withdrawing the offer (%s)", agent_id, why, channel)
+        self.tasks.spawn(self.ami.action({"Action": "Hangup", "Channel": channel, "Cause": "16"}),
+                         f"stop-ring-{agent_id}")
+        return True
 
     def _deliver(self, call_id: str, agent_id: str, relax_step: int) -> None:
         """Hand an assignment to the call's session (or place the callback it stands for)."""

@@ -68,6 +68,30 @@ redis.call('SADD', KEYS[2], ARGV[2])
 return {rows(KEYS[2], 'call'), rows(KEYS[3], 'agent')}
 """
 
+# KEYS: agent hash, call hash, waiting set. ARGV: call id, agent id, now, queue, changed
+# channel, then the call's field/value pairs. The leader's fast path: the call enters the
+# shared queue and is claimed for the agent it was already offered to, atomically. If the
+# agent is no longer free (a change the leader had not heard of yet), the call simply waits
+# like any other and the routers are woken; the caller withdraws the ring it started.
+ENQUEUE_CLAIMED_LUA = """
+redis.call('HSET', KEYS[2], unpack(ARGV, 6))
+local st = redis.call('HGET', KEYS[1], 'state')
+local free = (st == 'available')
+if st == 'wrap_up' then
+  local wu = tonumber(redis.call('HGET', KEYS[1], 'wrap_until') or '0') or 0
+  local pending = redis.call('HGET', KEYS[1], 'pause_reason')
+  free = wu <= tonumber(ARGV[3]) and (pending == false or pending == '')
+end
+if not free then
+  redis.call('SADD', KEYS[3], ARGV[1])
+  redis.call('PUBLISH', ARGV[5], '1')
+  return 0
+end
+redis.call('HSET', KEYS[1], 'state', 'reserved', 'call_id', ARGV[1], 'since', ARGV[3], 'wrap_until', '', 'queue', ARGV[4])
+redis.call('HSET', KEYS[2], 'state', 'offered', 'agent', ARGV[2], 'offered_at', ARGV[3])
+return 1
+"""
+
 LEAD_LUA = """
 local cur = redis.call('GET', KEYS[1])
 if cur == false or cur == ARGV[1] then
@@ -131,6 +155,7 @@ class LiveState:
         self._lead = redis.register_script(LEAD_LUA)
         self._snapshot = redis.register_script(SNAPSHOT_LUA)
         self._enqueue_and_read = redis.register_script(ENQUEUE_AND_READ_LUA)
+        self._enqueue_claimed = redis.register_script(ENQUEUE_CLAIMED_LUA)
 
     # -- keys ---------------------------------------------------------------------------
     def agent_key(self, agent_id: str) -> str:
@@ -269,6 +294,14 @@ class LiveState:
         keys = [self.call_key(call.call_id), self.waiting_key, f"{self.p}agents"]
         rows = await self._enqueue_and_read(keys=keys, args=[self.p, call.call_id, self.changed_channel, *fields])
         return _decode_input(rows)
+
+    async def enqueue_claimed(self, call: QueuedCall, agent_id: str, now: float) -> bool:
+        """Enqueue ``call`` already claimed for ``agent_id`` (one atomic round trip). False:
+        the agent was not free after all; the call is then waiting in the shared queue."""
+        fields = [x for kv in call.to_hash().items() for x in kv]
+        keys = [self.agent_key(agent_id), self.call_key(call.call_id), self.waiting_key]
+        args = [call.call_id, agent_id, repr(now), call.queue, self.changed_channel, *fields]
+        return int(await self._enqueue_claimed(keys=keys, args=args)) == 1
 
     # -- routing ------------------------------------------------------------------------
     async def claim(self, call_id: str, agent_id: str, now: float, queue: str = "") -> int:

@@ -16,8 +16,8 @@ from typing import Mapping
 
 from redis.exceptions import RedisError
 
-from acd import QueuePolicy, route
-from agents.state import AgentRecord, AgentState
+from acd import Assignment, QueuePolicy, route
+from agents.state import AgentRecord, AgentState, IllegalTransition, Reserve, apply
 from hotline.live_state import QueuedCall
 from hotline.snapshot import build_snapshot
 
@@ -58,6 +58,10 @@ class RouterService:
         self._redis_down = False
         self._stepping = asyncio.Lock()  # the loop and a session's inline step never interleave
         self._next_due: float | None = None  # the next wrap-up end or relaxation step
+        # The routing input as the last step read it, while nothing is known to have changed
+        # since (None = unknown: any "changed" message, or a claim of ours, drops it).
+        self._mirror: tuple[list[QueuedCall], list[AgentRecord]] | None = None
+        self._claims_in_flight = 0  # fast offers whose Redis claim has not answered yet
 
     async def run(self) -> None:
         while True:
@@ -106,8 +110,11 @@ class RouterService:
             await self.sweep(now)
         calls, records = prefetched if prefetched is not None else await live.routing_input()
         self._next_due = None
+        # A read taken while a fast offer's claim is in flight may not show that claim yet.
+        self._mirror = (calls, records) if not self._claims_in_flight else None
         if not calls:
             return 0
+        self._mirror = None  # claims follow: the picture changes
         snapshot = build_snapshot(calls, records, self.sv.roster, self.sv.queues, now)
         self._next_due = next_due(calls, records, self.sv.queues, now)
         owners = {c.call_id: c.owner for c in calls}
@@ -121,6 +128,55 @@ class RouterService:
                     await live.publish_assignment(owners[a.call_id], a.call_id, a.agent_id, a.relax_step)
         self.decisions += 1
         return assigned
+
+    def forget(self) -> None:
+        """Live state changed somewhere (a "changed" message): the mirror is stale."""
+        self._mirror = None
+
+    def fast_offer(self, call: QueuedCall) -> Assignment | None:
+        """Decide a new call at once, with no Redis read, when that is the same decision a
+        full step would make: this controller leads, no step is running, and the last step
+        saw no call waiting and nothing has changed since. Only then does the new call stand
+        alone in line, so acd.route over the mirrored agents plus this call is the step.
+        The caller must confirm the claim in Redis (LiveState.enqueue_claimed) and withdraw
+        the ring if it fails; the mirror marks the agent reserved meanwhile, so this leader
+        never offers them twice."""
+        if self._mirror is None or self._mirror[0] or self._stepping.locked() or not self.leads:
+            return None
+        records = self._mirror[1]
+        now = self.sv.clock()
+        snapshot = build_snapshot([call], records, self.sv.roster, self.sv.queues, now)
+        for a in route(snapshot, now):
+            try:
+                taken = [apply(r, Reserve(call.call_id, call.queue), now) if r.agent_id == a.agent_id else r
+                         for r in records]
+            except IllegalTransition:  # the mirror disagrees with the core: read Redis instead
+                self._mirror = None
+                return None
+            self._mirror = ([], taken)
+            self.decisions += 1
+            return a
+        return None
+
+    def confirm(self, call: QueuedCall, agent_id: str) -> "asyncio.Task[bool]":
+        """Claim a fast offer in Redis, in the background (the session rings meanwhile).
+        True: claimed. False: the agent was not free after all, the call waits in line
+        and the mirror is dropped."""
+        self._claims_in_flight += 1
+
+        async def claim() -> bool:
+            try:
+                ok = await self.sv.live.enqueue_claimed(call, agent_id, self.sv.clock())
+            except BaseException:
+                self._mirror = None
+                raise
+            finally:
+                self._claims_in_flight -= 1
+            if not ok:
+                self._mirror = None
+            return ok
+
+        return self.sv.tasks.spawn(claim(), f"claim-{call.call_id}")
 
     async def _lead(self) -> bool:
         """Hold the leader lease; renewed a few times per TTL, not on every step (a renewal

@@ -15,6 +15,7 @@ from hotline.agent_desk import AgentDesk
 from hotline.live_state import LiveState, QueuedCall
 from hotline.router_service import STUCK_AFTER, RouterService
 from hotline.settings import PROJECT_ROOT
+from hotline.tasks import TaskOwner
 from queues.config import load_queues
 
 URL = "redis://127.0.0.1:6379/0"
@@ -31,7 +32,7 @@ async def router() -> AsyncIterator[RouterService]:
     delivered: list[tuple[str, str, int]] = []
     sv = SimpleNamespace(live=live, controller_id="me", clock=clock, desk=AgentDesk(live, clock),
                          roster=roster, queues=load_queues(Path(PROJECT_ROOT / "queues" / "queues.yaml")),
-                         deliver=lambda *a: delivered.append(a), delivered=delivered)
+                         deliver=lambda *a: delivered.append(a), delivered=delivered, tasks=TaskOwner("test"))
     await live.heartbeat("me", 5000)
     try:
         yield RouterService(sv)  # type: ignore[arg-type]
@@ -73,3 +74,47 @@ async def test_step_assigns_only_to_an_agent_speaking_the_language(router: Route
     assert router.sv.delivered == [("en-call", "1003", 0)]  # our own call: handed over in-process
     assert (await live.agent("1001")).state is AgentState.AVAILABLE
     assert await router.step() == 0  # nothing left to assign, nothing assigned twice
+
+
+async def _idle(live: LiveState, *agents: tuple[str, float]) -> None:
+    for agent_id, idle_for in agents:
+        await live.put_agent(AgentRecord(agent_id, AgentState.AVAILABLE, since=NOW - idle_for))
+
+
+async def test_fast_offer_decides_like_a_step_and_never_offers_one_agent_twice(router: RouterService) -> None:
+    live = router.sv.live
+    await _idle(live, ("1001", 60), ("1002", 30))
+    first, second = QueuedCall("c1", "me", "main", NOW), QueuedCall("c2", "me", "main", NOW)
+    assert router.fast_offer(first) is None  # no step has read the live state yet
+    assert await router.step() == 0  # nobody waits: the step only reads
+    offer = router.fast_offer(first)
+    assert (offer.call_id, offer.agent_id) == ("c1", "1001")  # longest idle, as route() decides
+    assert router.fast_offer(second).agent_id == "1002"  # 1001 is taken in the mirror
+    assert router.fast_offer(QueuedCall("c3", "me", "main", NOW)) is None  # nobody left
+    assert await router.confirm(first, "1001") and await router.confirm(second, "1002")
+    assert [(await live.agent(a)).call_id for a in ("1001", "1002")] == ["c1", "c2"]
+    assert (await live.call("c1")).state == "offered" and await live.waiting() == []
+
+
+async def test_no_fast_offer_while_others_wait_or_after_a_change(router: RouterService) -> None:
+    live = router.sv.live
+    await _idle(live, ("1001", 60))
+    await router.step()
+    router.forget()  # a "changed" message: the mirror is stale
+    assert router.fast_offer(QueuedCall("c1", "me", "main", NOW)) is None
+    await live.enqueue(QueuedCall("en", "me", "main", NOW - 3, language="en"))  # nobody speaks en
+    assert await router.step() == 0
+    assert router.fast_offer(QueuedCall("c2", "me", "main", NOW)) is None  # a call waits: full step
+
+
+async def test_a_fast_offer_whose_agent_was_taken_meanwhile_leaves_the_call_waiting(router: RouterService) -> None:
+    live = router.sv.live
+    await _idle(live, ("1001", 60))
+    await router.step()
+    await router.sv.desk.pause("1001", "break")  # written to Redis; the router has not heard yet
+    call = QueuedCall("c1", "me", "main", NOW)
+    assert router.fast_offer(call).agent_id == "1001"
+    assert await router.confirm(call, "1001") is False
+    assert (await live.agent("1001")).state is AgentState.PAUSED
+    assert [c.call_id for c in await live.waiting()] == ["c1"]  # in line like any call
+    assert router.fast_offer(QueuedCall("c2", "me", "main", NOW)) is None  # mirror dropped
