@@ -22,26 +22,32 @@ from agents.state import AgentRecord
 
 log = logging.getLogger(__name__)
 
-# KEYS: agent hash, call hash, waiting set. ARGV: call id, agent id, now, queue.
-# The agent is free when available, or in wrap-up that has ended (wrap_until <= now) with no
-# pause pending: the same rule as agents.state.is_available.
-CLAIM_LUA = """
-local st = redis.call('HGET', KEYS[1], 'state')
-local free = (st == 'available')
-if st == 'wrap_up' then
-  local wu = tonumber(redis.call('HGET', KEYS[1], 'wrap_until') or '0') or 0
-  local pending = redis.call('HGET', KEYS[1], 'pause_reason')
-  free = wu <= tonumber(ARGV[3]) and (pending == false or pending == '')
+# Shared by the claim scripts. An agent is free when available, or in wrap-up that has ended
+# (wrap_until <= now) with no pause pending: the same rule as agents.state.is_available.
+_RESERVE_LUA = """
+local function agent_free(agent, now)
+  local st = redis.call('HGET', agent, 'state')
+  if st == 'available' then return true end
+  if st ~= 'wrap_up' then return false end
+  local wu = tonumber(redis.call('HGET', agent, 'wrap_until') or '0') or 0
+  local pending = redis.call('HGET', agent, 'pause_reason')
+  return wu <= now and (pending == false or pending == '')
 end
-if not free then return 0 end
+local function reserve(agent, call, call_id, agent_id, now, queue)
+  redis.call('HSET', agent, 'state', 'reserved', 'call_id', call_id, 'since', now, 'wrap_until', '', 'queue', queue)
+  redis.call('HSET', call, 'state', 'offered', 'agent', agent_id, 'offered_at', now)
+end
+"""
+
+# KEYS: agent hash, call hash, waiting set. ARGV: call id, agent id, now, queue.
+CLAIM_LUA = _RESERVE_LUA + """
+if not agent_free(KEYS[1], tonumber(ARGV[3])) then return 0 end
 if redis.call('HGET', KEYS[2], 'state') ~= 'waiting' then return -1 end
-redis.call('HSET', KEYS[1], 'state', 'reserved', 'call_id', ARGV[1], 'since', ARGV[3], 'wrap_until', '', 'queue', ARGV[4])
-redis.call('HSET', KEYS[2], 'state', 'offered', 'agent', ARGV[2], 'offered_at', ARGV[3])
+reserve(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 redis.call('SREM', KEYS[3], ARGV[1])
 return 1
 """
 
-# KEYS: leader key. ARGV: controller id, ttl ms. Take the lock if free, extend it if ours.
 # KEYS: waiting set, agents set. ARGV: key prefix. The router's whole input in one round
 # trip: [[call hash fields...], ...] for waiting calls, then the same for agents.
 _ROWS_LUA = """
@@ -73,25 +79,18 @@ return {rows(KEYS[2], 'call'), rows(KEYS[3], 'agent')}
 # shared queue and is claimed for the agent it was already offered to, atomically. If the
 # agent is no longer free (a change the leader had not heard of yet), the call simply waits
 # like any other and the routers are woken; the caller withdraws the ring it started.
-ENQUEUE_CLAIMED_LUA = """
+ENQUEUE_CLAIMED_LUA = _RESERVE_LUA + """
 redis.call('HSET', KEYS[2], unpack(ARGV, 6))
-local st = redis.call('HGET', KEYS[1], 'state')
-local free = (st == 'available')
-if st == 'wrap_up' then
-  local wu = tonumber(redis.call('HGET', KEYS[1], 'wrap_until') or '0') or 0
-  local pending = redis.call('HGET', KEYS[1], 'pause_reason')
-  free = wu <= tonumber(ARGV[3]) and (pending == false or pending == '')
-end
-if not free then
+if not agent_free(KEYS[1], tonumber(ARGV[3])) then
   redis.call('SADD', KEYS[3], ARGV[1])
   redis.call('PUBLISH', ARGV[5], '1')
   return 0
 end
-redis.call('HSET', KEYS[1], 'state', 'reserved', 'call_id', ARGV[1], 'since', ARGV[3], 'wrap_until', '', 'queue', ARGV[4])
-redis.call('HSET', KEYS[2], 'state', 'offered', 'agent', ARGV[2], 'offered_at', ARGV[3])
+reserve(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 return 1
 """
 
+# KEYS: leader key. ARGV: controller id, ttl ms. Take the lock if free, extend it if ours.
 LEAD_LUA = """
 local cur = redis.call('GET', KEYS[1])
 if cur == false or cur == ARGV[1] then
