@@ -172,7 +172,7 @@ class Controller:
         await desk.log_in_roster(roster.values())
         await live.heartbeat(self.controller_id, HEARTBEAT_TTL_MS)
         self.tasks.spawn(self._heartbeat(), "heartbeat")
-        self.router = RouterService(self.sv)
+        self.router = RouterService(self.sv, tick=self.settings.router_tick)
         self.sv.router = self.router        # a new call is routed inline when we lead
         self.sv.deliver = self._deliver     # ... and handed over in-process when we own it
         self.sv.withdraw = self._withdraw_ring

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 TICK = 0.25
 LEADER_TTL_MS = 2000
+LEASE_FRESH = LEADER_TTL_MS / 4000   # a lease renewed this recently is surely still ours
+RENEW_EVERY = LEADER_TTL_MS / 5000   # renewed a little before it stops counting as fresh
 SWEEP_EVERY = 5.0       # seconds between sweeps of state left by dead controllers
 STUCK_AFTER = 60.0      # an agent reserved/ringing this long for a vanished call is freed
 
@@ -48,8 +50,9 @@ def next_due(calls: list[QueuedCall], records: list[AgentRecord], queues: Mappin
 
 
 class RouterService:
-    def __init__(self, services: "Services") -> None:
+    def __init__(self, services: "Services", tick: float = TICK) -> None:
         self.sv = services
+        self.tick = tick
         self.wake = asyncio.Event()
         self.is_leader = False
         self.decisions = 0
@@ -64,17 +67,24 @@ class RouterService:
         self._claims_in_flight = 0  # fast offers whose Redis claim has not answered yet
 
     async def run(self) -> None:
+        last_step = float("-inf")
         while True:
-            timeout = TICK
+            step_at = last_step + self.tick
             if self._next_due is not None:
-                timeout = max(0.0, min(TICK, self._next_due - self.sv.clock()))
+                step_at = min(step_at, self._next_due)
+            wake_at = min(step_at, self._lease_renewed + RENEW_EVERY) if self.is_leader else step_at
+            woken = True
             try:
-                await asyncio.wait_for(self.wake.wait(), timeout)
+                await asyncio.wait_for(self.wake.wait(), max(0.0, wake_at - self.sv.clock()))
             except asyncio.TimeoutError:
-                pass
+                woken = False
             self.wake.clear()
             try:
-                await self.step()
+                if woken or self.sv.clock() >= step_at:
+                    last_step = self.sv.clock()
+                    await self.step()
+                else:
+                    await self._lead()  # only the lease is due: keep it (fast offers need it)
             except RedisError as exc:
                 # Calls keep flowing through the dialplan fallback meanwhile; say it once.
                 if not self._redis_down:
@@ -92,7 +102,7 @@ class RouterService:
     @property
     def leads(self) -> bool:
         """Whether this controller holds a fresh leader lease right now (no I/O)."""
-        return self.is_leader and self.sv.clock() - self._lease_renewed < LEADER_TTL_MS / 4000
+        return self.is_leader and self.sv.clock() - self._lease_renewed < LEASE_FRESH
 
     async def step(self, prefetched: tuple[list[QueuedCall], list[AgentRecord]] | None = None) -> int:
         """One routing step; returns the number of calls assigned. ``prefetched`` is the
@@ -182,7 +192,7 @@ class RouterService:
         """Hold the leader lease; renewed a few times per TTL, not on every step (a renewal
         is a Redis round trip on the offer path)."""
         now = self.sv.clock()
-        if self.is_leader and now - self._lease_renewed < LEADER_TTL_MS / 4000:
+        if self.is_leader and now - self._lease_renewed < RENEW_EVERY:
             return True
         leader = await self.sv.live.try_lead(self.sv.controller_id, LEADER_TTL_MS)
         if leader != self.is_leader:

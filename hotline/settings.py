@@ -43,6 +43,9 @@ class Settings:
     config_dir: Path = PROJECT_ROOT
     agi_peers: tuple[str, ...] = ()
     outbound_trunk: str = ""          # host:port of the carrier for callbacks; empty = no callbacks
+    # The router's safety-net re-read of the live state (it wakes on every change and at every
+    # due time anyway); a test lengthens it to hold a stale picture on purpose.
+    router_tick: float = 0.25
 
     @property
     def agi_endpoints(self) -> tuple[str, ...]:
@@ -131,6 +134,7 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         config_dir=Path(env.get("HOTLINE_CONFIG_DIR", base.config_dir)),
         agi_peers=tuple(p.strip() for p in env.get("HOTLINE_AGI_PEERS", "").split(",") if p.strip()),
         outbound_trunk=env.get("HOTLINE_OUTBOUND_TRUNK", ""),
+        router_tick=float(env.get("HOTLINE_ROUTER_TICK", base.router_tick)),
     )
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

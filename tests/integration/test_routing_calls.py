@@ -140,3 +140,31 @@ def test_pausing_a_ringing_agent_moves_the_call_on_at_once(fresh: Hotline) -> No
     assert (offers[2]["at"] - offers[0]["at"]).total_seconds() < 3  # not the 5 s ring timeout
     state = fresh.agent_state("2001")
     assert (state["state"], state["pause_reason"], state["misses"]) == ("paused", "lunch", "0")
+
+
+def test_a_fast_offer_to_an_agent_who_paused_unheard_is_withdrawn_and_moves_on(fresh: Hotline) -> None:
+    # The leader offers a new call from its mirror of the live state when nobody waits. Here
+    # the router re-reads Redis only on a change message (safety-net tick 30 s) and 2001's
+    # pause is written without one: the race between a pause and the leader hearing of it,
+    # held open on purpose. The claim must fail, the ring be withdrawn, the call move on.
+    fresh.stop_controller()
+    fresh.start_controller(router_tick=30.0)
+    try:
+        log_in(fresh, "2001", answer=False)  # longest idle: the mirror's choice
+        log_in(fresh, "2002")
+        time.sleep(0.5)  # the leader's step after 2002's log-in has read both as available
+        fresh.redis.hset(fresh.prefix + "agent:2001", mapping={"state": "paused", "pause_reason": "lunch"})
+        peer = fresh.call("13700000302", digits="1", hold_ms=9000)
+        assert peer.wait(timeout=60) == 0, peer.errors()
+        rec = fresh.record("13700000302")
+    finally:
+        fresh.stop_controller()
+        fresh.start_controller()
+    assert (rec["outcome"], rec["agent_id"]) == ("answered", "2002"), fresh.controller_log()
+    offers = [e for e in fresh.store.events(rec["call_id"]) if e["kind"] in ("offered", "withdrawn", "rona")]
+    assert [(e["kind"], e["data"]["agent"]) for e in offers] == [
+        ("offered", "2001"), ("withdrawn", "2001"), ("offered", "2002")]
+    assert offers[1]["data"]["reason"] == "not_free"
+    assert (offers[2]["at"] - offers[0]["at"]).total_seconds() < 2  # withdrawn at once, no ring timeout
+    state = fresh.agent_state("2001")
+    assert (state["state"], state["pause_reason"], state["misses"]) == ("paused", "lunch", "0")
