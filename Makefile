@@ -24,9 +24,10 @@ test: install       ## run every test: unit, property and real Asterisk + SIPp i
 unit:
 	.venv/bin/python -m pytest tests/unit -q
 
-bench: install      ## routing decision time and Redis claim round trip (about 20 s)
+bench: install      ## routing decision, Redis claim round trip, fast-offer decision (about 30 s)
 	.venv/bin/python -m benchmarks.routing_bench
 	.venv/bin/python -m benchmarks.redis_claim_bench
+	.venv/bin/python -m benchmarks.fast_offer_bench
 
 bench-offer: install  ## offer latency on real Asterisk, ours against app_queue (about 5 min)
 	HOTLINE_TEST_PORT_BASE=35000 .venv/bin/python -m benchmarks.offer_latency_bench

@@ -16,10 +16,12 @@ from typing import Mapping
 
 from redis.exceptions import RedisError
 
-from acd import Assignment, QueuePolicy, route
+from dataclasses import replace
+
+from acd import Agent, Assignment, QueuePolicy, Snapshot, route
 from agents.state import AgentRecord, AgentState, IllegalTransition, Reserve, apply
 from hotline.live_state import QueuedCall
-from hotline.snapshot import build_snapshot
+from hotline.snapshot import build_snapshot, to_acd_call
 
 if TYPE_CHECKING:
     from hotline.controller import Services
@@ -65,6 +67,10 @@ class RouterService:
         # since (None = unknown: any "changed" message, or a claim of ours, drops it).
         self._mirror: tuple[list[QueuedCall], list[AgentRecord]] | None = None
         self._claims_in_flight = 0  # fast offers whose Redis claim has not answered yet
+        # The mirror's agents as acd.Agent values (building them is most of a fast offer's
+        # cost at 500 agents), good until the next wrap-up end changes someone's availability.
+        self._mirror_agents: tuple[Agent, ...] | None = None
+        self._mirror_agents_until = 0.0
 
     async def run(self) -> None:
         last_step = float("-inf")
@@ -122,7 +128,10 @@ class RouterService:
         self._next_due = None
         # A read taken while a fast offer's claim is in flight may not show that claim yet.
         self._mirror = (calls, records) if not self._claims_in_flight else None
+        self._mirror_agents = None
         if not calls:
+            if self._mirror is not None:
+                self._agents_at(records, now)  # built here, off the next call's offer path
             return 0
         self._mirror = None  # claims follow: the picture changes
         snapshot = build_snapshot(calls, records, self.sv.roster, self.sv.queues, now)
@@ -142,6 +151,7 @@ class RouterService:
     def forget(self) -> None:
         """Live state changed somewhere (a "changed" message): the mirror is stale."""
         self._mirror = None
+        self._mirror_agents = None
 
     def fast_offer(self, call: QueuedCall) -> Assignment | None:
         """Decide a new call at once, with no Redis read, when that is the same decision a
@@ -155,8 +165,10 @@ class RouterService:
             return None
         records = self._mirror[1]
         now = self.sv.clock()
-        snapshot = build_snapshot([call], records, self.sv.roster, self.sv.queues, now)
-        for a in route(snapshot, now):
+        if call.queue not in self.sv.queues:
+            return None
+        agents = self._agents_at(records, now)
+        for a in route(Snapshot(calls=(to_acd_call(call),), agents=agents, queues=self.sv.queues), now):
             try:
                 taken = [apply(r, Reserve(call.call_id, call.queue), now) if r.agent_id == a.agent_id else r
                          for r in records]
@@ -164,9 +176,21 @@ class RouterService:
                 self._mirror = None
                 return None
             self._mirror = ([], taken)
+            self._mirror_agents = tuple(replace(x, available=False, idle_since=now) if x.agent_id == a.agent_id else x
+                                        for x in agents)
             self.decisions += 1
             return a
         return None
+
+    def _agents_at(self, records: list[AgentRecord], now: float) -> tuple[Agent, ...]:
+        """The mirror's agents for the router at ``now``, rebuilt only when a wrap-up has
+        ended since they were built (availability depends on the clock only there)."""
+        if self._mirror_agents is None or now >= self._mirror_agents_until:
+            self._mirror_agents = build_snapshot([], records, self.sv.roster, self.sv.queues, now).agents
+            ends = [r.wrap_until for r in records
+                    if r.state is AgentState.WRAP_UP and r.wrap_until is not None and r.wrap_until > now]
+            self._mirror_agents_until = min(ends, default=float("inf"))
+        return self._mirror_agents
 
     def confirm(self, call: QueuedCall, agent_id: str) -> "asyncio.Task[bool]":
         """Claim a fast offer in Redis, in the background (the session rings meanwhile).
