@@ -56,15 +56,20 @@ class RelaxStep:
     queue). ``keep_line_skills`` says whether the line's own skills (e.g.
     ``business_env`` for the business-environment seats) are still required;
     turning it off is how a special line widens to general seats.
+    ``overflow_to`` names other queues whose agents may also take the call
+    from this step on (overflow): a line with dedicated seats borrows the
+    general pool before its callers miss the 15 s target.
     The language is never part of a step: it is a hard requirement.
     """
 
     after: float
     min_level: int
     keep_line_skills: bool = True
+    overflow_to: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         _finite_non_negative(self.after, "after")
+        _check(isinstance(self.overflow_to, frozenset), "overflow_to must be a frozenset of queue names")
         _check(
             isinstance(self.min_level, int) and 0 <= self.min_level <= MAX_LEVEL,
             f"min_level must be an integer 0..{MAX_LEVEL}, got {self.min_level!r}",
@@ -146,6 +151,8 @@ class QueuePolicy:
             "max_misses_before_pause must be an integer >= 1",
         )
         self._check_relaxation()
+        _check(all(self.name not in s.overflow_to for s in self.relaxation),
+               f"a relaxation step of {self.name!r} overflows to {self.name!r} itself")
         object.__setattr__(self, "relax_afters", tuple(s.after for s in self.relaxation))
 
     def _check_relaxation(self) -> None:

@@ -74,7 +74,8 @@ def route(snapshot: Snapshot, now: float) -> tuple[Assignment, ...]:
     """Match waiting calls to available agents; return the rings to place, in queue order.
 
     Eligibility (hard, never relaxed): the agent is available, speaks the
-    call's language and serves its queue. Soft requirements relax with the
+    call's language and serves its queue (or, from a step with
+    ``overflow_to``, one of those queues). Soft requirements relax with the
     call's wait (``QueuePolicy.relaxation``): every call skill at the step's
     ``min_level``, the line's skills while ``keep_line_skills``.
 
@@ -200,7 +201,10 @@ class _RoutingStep:
 
     def _signature_mask(self, call: Call, policy: QueuePolicy, step_index: int) -> int:
         index, step = self.index, policy.relaxation[step_index]
-        mask = index.speaking(call.language) & index.serving(call.queue)
+        serving = index.serving(call.queue)
+        for other in step.overflow_to:  # overflow: this step borrows other queues' agents
+            serving |= index.serving(other)
+        mask = index.speaking(call.language) & serving
         if step.keep_line_skills and policy.line_skills:
             mask &= index.levels(policy.line_skills)[1]
         if step.min_level and call.skills:
@@ -214,12 +218,17 @@ class _RoutingStep:
         return mask  # every eligible agent just missed this call, and it is late: ring one anyway
 
     def _pick(self, call: Call, candidates: int) -> int:
-        """Best agent among ``candidates``: preferred, then line skills, call skills, fairness."""
+        """Best agent among ``candidates``: preferred, then the line's own agents (borrowed
+        ones only when none is free, see ``RelaxStep.overflow_to``), line skills, call
+        skills, fairness."""
         index = self.index
         if call.preferred_agent is not None:
             bit = index.bit_of.get(call.preferred_agent)
             if bit is not None and candidates >> bit & 1:
                 return bit
+        own = candidates & index.serving(call.queue)
+        if own:
+            candidates = own
         line_skills = self.queues[call.queue].line_skills
         if line_skills:
             candidates = index.narrow_to_best(candidates, line_skills)

@@ -29,6 +29,7 @@ class RosterAgent:
     skills: tuple[tuple[str, int], ...]
     contact: str | None = None
     login: bool = False
+    queues: frozenset[str] = frozenset()  # the lines this seat takes; empty = every line
 
     @property
     def endpoint(self) -> str:
@@ -66,7 +67,17 @@ def _parse_agent(path: Path, index: int, raw: Any) -> RosterAgent:
         skills=_parse_skills(where, raw.get("skills") or {}),
         contact=_parse_contact(where, raw.get("contact")),
         login=bool(raw.get("login", False)),
+        queues=_parse_queues(where, raw.get("queues")),
     )
+
+
+def _parse_queues(where: str, raw: Any) -> frozenset[str]:
+    """The seat's lines (checked against queues.yaml when both are loaded); none = all."""
+    if raw is None:
+        return frozenset()
+    if not isinstance(raw, list) or not raw or not all(isinstance(q, str) and q for q in raw):
+        raise RosterError(f"{where}: queues must be a non-empty list of queue names, got {raw!r}")
+    return frozenset(raw)
 
 
 def _parse_skills(where: str, raw: Any) -> tuple[tuple[str, int], ...]:

@@ -145,7 +145,9 @@ def _naive_eligible(call: Call, policy: QueuePolicy, now: float, agents: list[Ag
 
     def ok(a: Agent) -> bool:
         """Every rule, checked on one pair."""
-        if call.language not in a.languages or not a.serves(call.queue):
+        if call.language not in a.languages:
+            return False
+        if not a.serves(call.queue) and not any(a.serves(q) for q in step.overflow_to):
             return False
         if step.keep_line_skills and any(a.level(s) < 1 for s in policy.line_skills):
             return False
@@ -168,7 +170,8 @@ def _naive_pick(call: Call, policy: QueuePolicy, candidates: list[Agent]) -> Age
     rank = {a.agent_id: i for i, a in enumerate(candidates)}
     return min(
         candidates,
-        key=lambda a: (-_common_level(a, policy.line_skills), -_common_level(a, call.skills), rank[a.agent_id]),
+        key=lambda a: (not a.serves(call.queue), -_common_level(a, policy.line_skills),
+                       -_common_level(a, call.skills), rank[a.agent_id]),
     )
 
 

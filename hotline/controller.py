@@ -126,6 +126,11 @@ def load_config(settings: Settings) -> tuple[dict[str, RosterAgent], dict[str, Q
     base = settings.config_dir
     roster = {a.agent_id: a for a in load_roster(base / "agents" / "roster.yaml")}
     queues = load_queues(base / "queues" / "queues.yaml")
+    for seat in roster.values():
+        unknown = sorted(seat.queues - queues.keys())
+        if unknown:
+            raise ValueError(f"agent {seat.agent_id} takes unknown queue(s) {', '.join(unknown)} "
+                             f"(agents/roster.yaml; queues are defined in queues/queues.yaml)")
     flows = ivr.load_flows(base / "ivr" / "flows")
     for flow in flows.values():
         targets = {n.queue for n in flow.nodes.values() if getattr(n, "kind", "") == "queue"}

@@ -25,8 +25,8 @@ def _agent(record: AgentRecord, seat: RosterAgent, now: float) -> Agent:
     available = is_available(record, now)
     idle_since = max(record.since, record.wrap_until or 0.0) if available else now
     return Agent(agent_id=record.agent_id, languages=seat.languages, skills=seat.skills,
-                 available=available, idle_since=idle_since, calls_taken=record.calls_taken,
-                 busy_seconds=record.busy_seconds)
+                 available=available, idle_since=idle_since, queues=seat.queues,
+                 calls_taken=record.calls_taken, busy_seconds=record.busy_seconds)
 
 
 def to_acd_call(call: QueuedCall) -> Call:

@@ -15,7 +15,7 @@ File shape::
       <name>: {<field>: <value>, ...}
 
 Fields are those of ``QueuePolicy`` except ``name`` (the key) and
-``relaxation``, which is a list of ``{after, min_level, keep_line_skills}``.
+``relaxation``, which is a list of ``{after, min_level, keep_line_skills, overflow_to}``.
 """
 
 from __future__ import annotations
@@ -73,7 +73,14 @@ def parse_queues(data: object, source: str = "<queues>") -> dict[str, QueuePolic
     queues = data.get("queues")
     if not isinstance(queues, Mapping) or not queues:
         raise QueueConfigError(f"{source}: 'queues' must be a non-empty mapping of queue name to settings")
-    return {str(name): _parse_queue(source, name, raw, defaults) for name, raw in queues.items()}
+    parsed = {str(name): _parse_queue(source, name, raw, defaults) for name, raw in queues.items()}
+    for name, policy in parsed.items():
+        for i, step in enumerate(policy.relaxation):
+            unknown = sorted(step.overflow_to - parsed.keys())
+            if unknown:
+                raise QueueConfigError(f"{source}: queue {name!r}: relaxation: step {i}: overflow_to names "
+                                       f"unknown queue(s) {', '.join(unknown)}")
+    return parsed
 
 
 def _parse_queue(source: str, name: object, raw: object, defaults: Mapping[str, Any]) -> QueuePolicy:
@@ -158,14 +165,17 @@ def _relaxation(value: object) -> tuple[RelaxStep, ...]:
 def _relax_step(i: int, raw: object) -> RelaxStep:
     if not isinstance(raw, Mapping):
         raise ValueError(f"step {i}: expected a mapping, got {raw!r}")
-    unknown = sorted(str(k) for k in raw if k not in {"after", "min_level", "keep_line_skills"})
+    unknown = sorted(str(k) for k in raw if k not in {"after", "min_level", "keep_line_skills", "overflow_to"})
     if unknown or "after" not in raw or "min_level" not in raw:
-        raise ValueError(f"step {i}: needs 'after' and 'min_level', optional 'keep_line_skills' (got {sorted(map(str, raw))})")
+        raise ValueError(f"step {i}: needs 'after' and 'min_level', optional 'keep_line_skills' and "
+                         f"'overflow_to' (got {sorted(map(str, raw))})")
     keep = raw.get("keep_line_skills", True)
     if not isinstance(keep, bool):
         raise ValueError(f"step {i}: keep_line_skills must be true or false, got {keep!r}")
     try:
-        return RelaxStep(after=_number(raw["after"]), min_level=_integer(raw["min_level"]), keep_line_skills=keep)
+        overflow = _names(raw.get("overflow_to", []))
+        return RelaxStep(after=_number(raw["after"]), min_level=_integer(raw["min_level"]), keep_line_skills=keep,
+                         overflow_to=overflow)
     except ValueError as exc:
         raise ValueError(f"step {i}: {exc}") from exc
 

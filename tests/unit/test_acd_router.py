@@ -38,6 +38,39 @@ class TestHardRequirements:
         assert pairs(route(make_snapshot(calls, agents), NOW)) == {"c1": "general"}
 
 
+class TestOverflow:
+    """Province seats only until 8 s; from 8 s the main line's agents may take the call."""
+
+    PROV = QueuePolicy(name="province", priority=2,
+                       relaxation=(RelaxStep(0, 0), RelaxStep(8, 0, overflow_to=frozenset({"main"}))))
+    MAIN = QueuePolicy(name="main")
+
+    def _route(self, waited: float, agents: list) -> dict[str, str]:
+        calls = [make_call("p1", queue="province", arrived_at=NOW - waited)]
+        return pairs(route(make_snapshot(calls, agents, [self.PROV, self.MAIN]), NOW))
+
+    def test_before_the_overflow_step_only_the_lines_own_seats_take_the_call(self) -> None:
+        assert self._route(7.9, [make_agent("m1", queues=["main"])]) == {}
+
+    def test_from_the_overflow_step_the_other_queues_agents_take_it(self) -> None:
+        assert self._route(8.0, [make_agent("m1", queues=["main"])]) == {"p1": "m1"}
+
+    def test_overflow_never_reaches_agents_of_queues_not_named(self) -> None:
+        assert self._route(60, [make_agent("b1", queues=["business"])]) == {}
+
+    def test_overflow_keeps_the_language_hard(self) -> None:
+        assert self._route(60, [make_agent("m_en", languages=["en"], queues=["main"])]) == {}
+
+    def test_the_lines_own_free_seat_comes_before_a_borrowed_one(self) -> None:
+        # Both eligible after 8 s; the main agent has idled longer, the province seat still wins.
+        agents = [make_agent("p_seat", queues=["province"], idle_since=500), make_agent("m1", queues=["main"], idle_since=100)]
+        assert self._route(9, agents) == {"p1": "p_seat"}
+
+    def test_a_queue_cannot_overflow_to_itself(self) -> None:
+        with pytest.raises(ValueError, match="overflows to 'main' itself"):
+            QueuePolicy(name="main", relaxation=(RelaxStep(0, 0, overflow_to=frozenset({"main"})),))
+
+
 class TestRelaxation:
     """Default steps: level >= 3 from 0 s, >= 1 from 5 s, anyone from 10 s."""
 

@@ -111,6 +111,25 @@ def test_minimal_agent_defaults(tmp_path: Path) -> None:
     assert agent == RosterAgent("2001", "2001", frozenset({"en"}), (), None, False)
 
 
+def test_a_seat_may_take_only_some_lines(tmp_path: Path) -> None:
+    (agent,) = load_roster(roster_file(tmp_path, {**GOOD, "queues": ["province", "main"]}))
+    assert agent.queues == frozenset({"province", "main"})
+
+
+def test_a_seat_on_an_unknown_line_is_refused_at_start_up(tmp_path: Path) -> None:
+    import shutil
+
+    from hotline.controller import load_config
+    from hotline.settings import PROJECT_ROOT, Settings
+
+    shutil.copytree(PROJECT_ROOT / "queues", tmp_path / "queues")
+    shutil.copytree(PROJECT_ROOT / "ivr", tmp_path / "ivr")
+    (tmp_path / "agents").mkdir()
+    roster_file(tmp_path / "agents", {**GOOD, "queues": ["provinse"]})
+    with pytest.raises(ValueError, match="agent 1001 takes unknown queue.s. provinse"):
+        load_config(Settings(config_dir=tmp_path))
+
+
 @pytest.mark.parametrize("agents, where, problem", [
     ([{**GOOD, "id": "12"}], "agents[0]", "'12' must be 3 to 8 digits"),
     ([GOOD, {**GOOD, "id": "10x1"}], "agents[1]", "'10x1' must be 3 to 8 digits"),
@@ -128,6 +147,8 @@ def test_minimal_agent_defaults(tmp_path: Path) -> None:
     ([{**GOOD, "contact": "sip:1001@127.0.0.1:port"}], "agent 1001", "is not a sip:user@host"),
     ([{**GOOD, "contact": "sip:@127.0.0.1"}], "agent 1001", "is not a sip:user@host"),
     ([{**GOOD, "contact": 6001}], "agent 1001", "contact 6001"),
+    ([{**GOOD, "queues": "province"}], "agent 1001", "queues must be a non-empty list"),
+    ([{**GOOD, "queues": []}], "agent 1001", "queues must be a non-empty list"),
     (["1001"], "agents[0]", "expected a mapping"),
 ])
 def test_roster_errors_name_file_and_agent(tmp_path: Path, agents: list[dict[str, object]], where: str, problem: str) -> None:

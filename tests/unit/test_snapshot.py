@@ -140,3 +140,11 @@ def test_router_wakes_at_the_next_wrap_up_end_or_relaxation_step() -> None:
     retry = QueuedCall("cb", "me", "main", arrived_at=50.0, callback=True, not_before=130.0)
     assert next_due([retry], [], queues, now=111.0) == 130.0  # the callback retry falls due
 
+
+
+def test_a_seats_lines_reach_the_router() -> None:
+    from agents.state import AgentRecord, AgentState
+
+    seat = RosterAgent("2001", "Zhou", frozenset({"zh"}), (), queues=frozenset({"province"}))
+    (agent,) = build_snapshot([], [AgentRecord("2001", AgentState.AVAILABLE, since=1.0)], {"2001": seat}, QUEUES, NOW).agents
+    assert agent.queues == frozenset({"province"}) and agent.serves("province") and not agent.serves("main")
