@@ -64,12 +64,12 @@ SNAPSHOT_LUA = _ROWS_LUA + """
 return {rows(KEYS[1], 'call'), rows(KEYS[2], 'agent')}
 """
 
-# KEYS: call hash, waiting set, agents set. ARGV: prefix, call id, changed channel (unused),
-# then the call's field/value pairs. Enqueue and return the routing input in one round trip:
-# the leader routes the new call inline, so no router needs waking (a PUBLISH here would
-# wake our own router loop on the offer path for a step that finds nothing to do).
+# KEYS: call hash, waiting set, agents set. ARGV: prefix, call id, then the call's
+# field/value pairs. Enqueue and return the routing input in one round trip: the leader
+# routes the new call inline, so no router needs waking (a PUBLISH here would wake our own
+# router loop on the offer path for a step that finds nothing to do).
 ENQUEUE_AND_READ_LUA = _ROWS_LUA + """
-redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
 redis.call('SADD', KEYS[2], ARGV[2])
 return {rows(KEYS[2], 'call'), rows(KEYS[3], 'agent')}
 """
@@ -291,7 +291,7 @@ class LiveState:
         """``enqueue`` plus ``routing_input`` in one atomic round trip (the leader's fast path)."""
         fields = [x for kv in call.to_hash().items() for x in kv]
         keys = [self.call_key(call.call_id), self.waiting_key, f"{self.p}agents"]
-        rows = await self._enqueue_and_read(keys=keys, args=[self.p, call.call_id, self.changed_channel, *fields])
+        rows = await self._enqueue_and_read(keys=keys, args=[self.p, call.call_id, *fields])
         return _decode_input(rows)
 
     async def enqueue_claimed(self, call: QueuedCall, agent_id: str, now: float) -> bool:

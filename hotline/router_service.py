@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
-
-from typing import Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Mapping
 
 from redis.exceptions import RedisError
-
-from dataclasses import replace
 
 from acd import Agent, Assignment, QueuePolicy, Snapshot, route
 from agents.state import AgentRecord, AgentState, IllegalTransition, Reserve, apply
@@ -38,8 +35,8 @@ STUCK_AFTER = 60.0      # an agent reserved/ringing this long for a vanished cal
 def next_due(calls: list[QueuedCall], records: list[AgentRecord], queues: Mapping[str, QueuePolicy],
              now: float) -> float | None:
     """When the routing picture next changes by itself: an agent's wrap-up ends, a waiting
-    call reaches its next relaxation step or a callback retry falls due. The loop wakes exactly then instead of on the
-    next tick, so no call waits for a poll."""
+    call reaches its next relaxation step or a callback retry falls due. The loop wakes
+    exactly then instead of on the next tick, so no call waits for a poll."""
     due = [r.wrap_until for r in records
            if r.state is AgentState.WRAP_UP and r.wrap_until is not None and r.wrap_until > now]
     due.extend(c.not_before for c in calls if c.not_before > now)  # callback retries
@@ -173,7 +170,7 @@ class RouterService:
                 taken = [apply(r, Reserve(call.call_id, call.queue), now) if r.agent_id == a.agent_id else r
                          for r in records]
             except IllegalTransition:  # the mirror disagrees with the core: read Redis instead
-                self._mirror = None
+                self.forget()
                 return None
             self._mirror = ([], taken)
             self._mirror_agents = tuple(replace(x, available=False, idle_since=now) if x.agent_id == a.agent_id else x
@@ -202,12 +199,12 @@ class RouterService:
             try:
                 ok = await self.sv.live.enqueue_claimed(call, agent_id, self.sv.clock())
             except BaseException:
-                self._mirror = None
+                self.forget()
                 raise
             finally:
                 self._claims_in_flight -= 1
             if not ok:
-                self._mirror = None
+                self.forget()
             return ok
 
         return self.sv.tasks.spawn(claim(), f"claim-{call.call_id}")
