@@ -318,18 +318,29 @@ class InviteSniffer:
                 out.append(min(after))
         return out
 
+    def invite_of(self, dial: Event) -> float | None:
+        """Wire time of the INVITE a DialBegin stands for: the one to the same agent
+        nearest to the DialBegin's Timestamp, within 0.2 s; None if none was seen."""
+        t, agent = ts(dial), agent_of(dial["DestChannel"])
+        with self.lock:
+            near = [at for at, a in self.seen if a == agent and abs(at - t) < 0.2]
+        return min(near, key=lambda at: abs(at - t)) if near else None
+
+    def agi_dial_before(self, dial: Event) -> float | None:
+        """Wire time of the AGI Dial command behind a DialBegin: the last one to the same
+        agent at most 50 ms before its INVITE."""
+        at = self.invite_of(dial)
+        if at is None:
+            return None
+        agent = agent_of(dial["DestChannel"])
+        with self.lock:
+            sent = [t for t, a in self.agi_dials if a == agent and 0 <= at - t < 0.05]
+        return max(sent) if sent else None
+
     def offsets(self, dials: list[Event]) -> list[float]:
         """INVITE time minus DialBegin Timestamp, for each DialBegin with an INVITE to the
         same agent within 0.2 s (the nearest)."""
-        with self.lock:
-            seen = list(self.seen)
-        out = []
-        for d in dials:
-            t, agent = ts(d), agent_of(d["DestChannel"])
-            near = [at - t for at, a in seen if a == agent and abs(at - t) < 0.2]
-            if near:
-                out.append(min(near, key=abs))
-        return out
+        return [at - ts(d) for d in dials if (at := self.invite_of(d)) is not None]
 
     def close(self) -> None:
         self.stopped.set()
@@ -380,8 +391,19 @@ class Bench:
         self.n_calls = 0
         self.routing_part: list[float] = []
         self.head_part: list[float] = []
+        self.join_part: list[float] = []
+        self.agi_part: list[float] = []
+        self.sniffer: InviteSniffer | None = None  # set when packets can be captured
+        self.cel_file: Path | None = None  # set when CEL could be turned on
+        self.queue_started: dict[str, float] = {}  # app_queue: uniqueid -> Queue() start (CEL)
 
     # -- helpers ------------------------------------------------------------------------
+    def offer_moment(self, dial: Event) -> float:
+        """When the agent's INVITE left Asterisk: its packet on the wire when captured,
+        else the DialBegin's Timestamp (which the manager stamps about 0.25 ms later)."""
+        at = self.sniffer.invite_of(dial) if self.sniffer is not None else None
+        return ts(dial) if at is None else at
+
     def place(self, hold_ms: int) -> Placed:
         self.n_calls += 1
         caller = f"139{BASE % 100:02d}{self.n_calls:06d}"
@@ -458,8 +480,12 @@ class Bench:
                 last = time.monotonic()
             time.sleep(0.02)
         self.finish(calls)
+        if system != "ours" and self.cel_file is not None:
+            self.queue_started = read_cel(self.cel_file)
         out: list[float] = []
         routing: list[float] = []
+        joined: list[float] = []
+        to_agi: list[float] = []
         for c in calls:
             try:
                 uid = self.uniqueid(c, 1.0)
@@ -477,18 +503,24 @@ class Bench:
                 queued, offered = got
                 if offered is not None:
                     routing.append(offered - queued)
+                sent = self.sniffer.agi_dial_before(dial) if self.sniffer is not None else None
+                if sent is not None:
+                    to_agi.append(sent - queued)
             else:
                 join = self.ami.find(lambda e: e.get("Event") == "QueueCallerJoin" and e.get("Uniqueid") == uid, start)
                 if join is None:
                     log(f"app_queue: no QueueCallerJoin for {c.caller}")
                     continue
-                queued = ts(join)
+                queued = self.queue_started.get(uid, ts(join)) if self.queue_started else ts(join)
+                joined.append(self.offer_moment(dial) - ts(join))
                 called = self.ami.find(lambda e: e.get("Event") == "AgentCalled" and e.get("Uniqueid") == uid, start)
                 if called is not None and abs(ts(called) - ts(dial)) > 0.005:
                     log(f"app_queue: AgentCalled and DialBegin {1000 * (ts(called) - ts(dial)):.1f} ms apart")
-            out.append(ts(dial) - queued)
+            out.append(self.offer_moment(dial) - queued)
         if system == "ours":
-            self.routing_part = routing
+            self.routing_part, self.agi_part = routing, to_agi
+        else:
+            self.join_part = joined
         return out
 
     # -- scenario 2: an agent is freed while the call waits ------------------------------------
@@ -532,7 +564,7 @@ class Bench:
                 if got != agent:
                     log(f"{system}: trial {k}: offered to {got}, expected {agent}; sample dropped")
                 else:
-                    out.append(ts(dial) - freed)
+                    out.append(self.offer_moment(dial) - freed)
                 self.ami.wait(lambda e: e.get("Event") == "DialEnd" and e.get("Uniqueid") == uid, 10, start, "DialEnd")
                 if system != "ours":
                     self.ami.action({"Action": "QueuePause", "Interface": f"PJSIP/{agent}", "Queue": FALLBACK_QUEUE,
@@ -616,7 +648,7 @@ class Bench:
             if dial is None:
                 seen.append((queued, None, left, ""))
             else:
-                seen.append((queued, ts(dial), None, agent_of(dial["DestChannel"])))
+                seen.append((queued, self.offer_moment(dial), None, agent_of(dial["DestChannel"])))
         every: list[float] = []
         head: list[float] = []
         for queued, t, _, agent in seen:
@@ -634,6 +666,38 @@ class Bench:
             f"{sum(1 for x in seen if x[1] is None)} never offered")
         self.head_part = head
         return every
+
+
+def enable_cel(h: Hotline, ami: AmiTap) -> Path:
+    """Turn on Asterisk's CEL for this instance, APP_START of Queue() only, written by
+    cel_custom to a CSV file (returned). A CEL record carries the time its stasis message
+    was created, i.e. the moment Queue() began, while an AMI event's Timestamp is taken
+    later, when the manager formats the event."""
+    etc = h.settings.instance_dir / "etc"
+    out = h.settings.instance_dir / "log" / "cel-custom"
+    out.mkdir(parents=True, exist_ok=True)
+    (etc / "cel.conf").write_text("[general]\nenable = yes\napps = queue\nevents = APP_START\n")
+    (etc / "cel_custom.conf").write_text("[mappings]\nqueue-start.csv => ${eventtime},${CHANNEL(uniqueid)}\n")
+    for action in ({"Action": "Command", "Command": "module reload cel"},
+                   {"Action": "ModuleLoad", "Module": "res_cdrel_custom.so", "LoadType": "load"},
+                   {"Action": "ModuleLoad", "Module": "cel_custom.so", "LoadType": "load"}):
+        reply = ami.action(action)
+        if reply.get("Response") != "Success":
+            raise RuntimeError(f"CEL set-up failed: {action} -> {reply}")
+    return out / "queue-start.csv"
+
+
+def read_cel(path: Path) -> dict[str, float]:
+    """{uniqueid: Queue() start} from the CEL file."""
+    out: dict[str, float] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            at, _, uid = line.strip().strip('"').partition(",")
+            try:
+                out.setdefault(uid.strip('"'), float(at.strip('"')))
+            except ValueError:
+                continue
+    return out
 
 
 def print_table(res: Results, args: argparse.Namespace) -> None:
@@ -687,6 +751,11 @@ def main() -> None:
         bench = Bench(h, ami, random.Random(args.seed))
         sniffer = InviteSniffer({port: agent for agent, port in AGENT_PORT.items()})
         capturing = sniffer.start()
+        bench.sniffer = sniffer if capturing else None
+        try:
+            bench.cel_file = enable_cel(h, ami)
+        except RuntimeError as exc:
+            log(f"{exc}: app_queue's scenario 1 is measured from QueueCallerJoin instead")
         ours_from = ami.mark()
 
         # ---- ours ----
@@ -726,9 +795,10 @@ def main() -> None:
         bench.set_all_paused(False)
         res.rows.sort(key=lambda r: r[0])  # scenario 1, 2, 3
         if routing:
+            agi_part = (f"; queued -> its AGI Dial on the wire {statistics.median(bench.agi_part) * 1000:.2f} ms"
+                        if bench.agi_part else "")
             res.notes.append(f"ours, scenario 1 split: queued -> 'offered' (the routing decision) median "
-                             f"{statistics.median(routing) * 1000:.2f} ms; the rest is the session's AGI Dial and Asterisk "
-                             f"up to DialBegin")
+                             f"{statistics.median(routing) * 1000:.2f} ms{agi_part}; the rest is Asterisk's")
         if capturing:
             for system, events in (("ours", ami.since(ours_from)[:app_from - ours_from]), ("app_queue", ami.since(app_from))):
                 dials = [e for e in events if is_agent_dial(e)]
@@ -737,6 +807,11 @@ def main() -> None:
                     res.notes.append(f"check, {system}: agent INVITE on the wire (lo capture) minus DialBegin, "
                                      f"{len(off)}/{len(dials)} matched: median {statistics.median(off):+.2f} ms, "
                                      f"min {min(off):+.2f}, max {max(off):+.2f}")
+        if bench.join_part:
+            xs = [x * 1000 for x in bench.join_part]
+            res.notes.append(f"app_queue, scenario 1 from QueueCallerJoin's AMI Timestamp instead of Queue()'s start: "
+                             f"median {statistics.median(xs):.2f} ms, p99 {pct(xs, 99):.2f} (the manager stamps an "
+                             f"event when it formats it, after the stasis hand-off: the join is earlier than that)")
         if capturing:
             agi = [x * 1000 for x in sniffer.agi_to_invite()]
             if agi:

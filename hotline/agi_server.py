@@ -46,13 +46,19 @@ class AgiChannel:
     def arg(self, n: int, default: str = "") -> str:
         return self.headers.get(f"agi_arg_{n}", default)
 
-    async def run(self, command: str, *args: object, allow_dead: bool = False) -> AgiResult:
+    async def run(self, command: str, *args: object, allow_dead: bool = False,
+                  after_write: Callable[[], None] | None = None) -> AgiResult:
         """Send one command and return its result; raise ChannelGone if the call is gone
-        (unless ``allow_dead``: e.g. SET VARIABLE after the caller hung up)."""
+        (unless ``allow_dead``: e.g. SET VARIABLE after the caller hung up).
+        ``after_write`` runs once the line is handed to the socket, before the result is
+        awaited: work that must happen now but must not delay the command (the offer's
+        bookkeeping runs there, so the agent's INVITE is not kept waiting for it)."""
         line = build(command, *args)
         async with self._lock:
             try:
                 self._writer.write((line + "\n").encode())
+                if after_write is not None:
+                    after_write()
                 await self._writer.drain()
                 result = await asyncio.wait_for(self._read_result(), self._timeout)
             except (ConnectionError, asyncio.IncompleteReadError) as exc:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import ivr
 from hotline.agi_server import AgiChannel, ChannelGone
@@ -166,17 +166,18 @@ class CallSession:
         recording = self.sv.recording_path(self.call_id)
         await self.ch.run("EXEC", "MixMonitor", f"{recording},b")  # b: only the talk with an agent
         self.record = self.record.but(recording=recording)
-        await self.ch.run("SET MUSIC", "on", "default")
         self.event("queued", queue=action.queue, language=action.language, skills=sorted(action.skills))
         self._next_announce = queued_at + policy.announce_interval if policy.announce_interval > 0 else None
         self._callback_offered = False
         fast = self.sv.fast_offer(call)
         if fast is not None:
-            # Decided without Redis (an idle agent, nobody else waiting): ring now; the claim
-            # runs while Asterisk sets up the agent's leg.
-            assignment, claim = fast
-            offered = await self._offer(assignment.agent_id, assignment.relax_step, policy, claim)
+            # Decided without Redis (an idle agent, nobody else waiting): ring now, with no
+            # hold music first (Dial's own plays while the agent rings); the claim is started
+            # once the Dial is on its way and runs while Asterisk sets up the agent's leg.
+            offered = await self._offer(fast.agent_id, fast.relax_step, policy,
+                                        lambda: self.sv.confirm_offer(call, fast.agent_id))
         else:
+            await self.ch.run("SET MUSIC", "on", "default")
             await self.sv.enqueue(call)
             offered = False
         while not offered:
@@ -262,19 +263,31 @@ class CallSession:
                 self.event("survey", **result)
 
     async def _offer(self, agent_id: str, relax_step: int, policy: Any,
-                     claim: "asyncio.Task[bool] | None" = None) -> bool:
+                     claim: "Callable[[], asyncio.Task[bool]] | None" = None) -> bool:
         """Ring the agent; True when the call ended after being answered, False to wait again.
-        ``claim`` is the Redis claim of a fast offer, still running while the agent's leg
+        ``claim`` starts the Redis claim of a fast offer, which runs while the agent's leg
         is set up; if it fails, the ring is withdrawn and the call waits in line."""
         self.agent_id = agent_id
         self.track.answered_at = None
-        self._note_relaxation(relax_step, policy)
-        self.event("offered", agent=agent_id, relax_step=relax_step,
-                   waited=round(self.now() - (self.record.queued_at or 0), 3))
-        # The agent's "ringing" state is written while Dial starts, not before it: the
-        # INVITE is on the offer path, the bookkeeping is not.
-        ringing = self.sv.tasks.spawn(self._ringing(agent_id, claim), f"ring-{agent_id}")
-        status = await self._dial(agent_id, policy)
+        offered_at = self.now()
+        started: list["asyncio.Task[bool]"] = []
+
+        def bookkeeping() -> None:
+            # Runs once the Dial line is handed to the socket: the INVITE is on the offer
+            # path, the record, the claim and the agent's "ringing" state are not.
+            self._note_relaxation(relax_step, policy)
+            self.events.append(CallEvent(self.call_id, offered_at, "offered", {
+                "agent": agent_id, "relax_step": relax_step,
+                "waited": round(offered_at - (self.record.queued_at or 0), 3)}))
+            started.append(self.sv.tasks.spawn(self._ringing(agent_id, claim() if claim else None),
+                                               f"ring-{agent_id}"))
+
+        try:
+            status = await self._dial(agent_id, policy, bookkeeping)
+        finally:
+            if not started:  # the Dial never left: same bookkeeping (a fast offer is confirmed), then unwind
+                bookkeeping()
+        ringing = started[0]
         if not await ringing:
             self.event("withdrawn", agent=agent_id, status=status, reason="not_free")
             self.agent_id = ""
@@ -327,12 +340,13 @@ class CallSession:
                                          {"step": index, "min_level": step.min_level,
                                           "keep_line_skills": step.keep_line_skills}))
 
-    async def _dial(self, agent_id: str, policy: Any) -> str:
+    async def _dial(self, agent_id: str, policy: Any, after_write: Callable[[], None]) -> str:
         # One AGI round trip between the assignment and the agent's INVITE: Dial's own
         # music (m) replaces the waiting music, and the recording was started at enqueue.
         try:
             # g: when the agent hangs up first, the caller stays with us (survey, record).
-            await self.ch.run("EXEC", "Dial", f"PJSIP/{agent_id},{int(policy.ring_timeout)},mg")
+            await self.ch.run("EXEC", "Dial", f"PJSIP/{agent_id},{int(policy.ring_timeout)},mg",
+                              after_write=after_write)
         except ChannelGone:
             return "CANCEL" if self.track.answered_at is None else "ANSWER"
         status = (await self.ch.run("GET VARIABLE", "DIALSTATUS", allow_dead=True)).data

@@ -63,13 +63,16 @@ class Services:
     deliver: Callable[[str, str, int], None] = field(default=lambda c, a, r: None)
     withdraw: Callable[[str], None] = field(default=lambda agent_id: None)
 
-    def fast_offer(self, call: QueuedCall) -> tuple[Any, "asyncio.Task[bool]"] | None:
-        """(assignment, its claim running in the background) for a new call decided without
-        reading Redis, or None: then ``enqueue`` it (see RouterService.fast_offer)."""
-        if self.router is None:
-            return None
-        offer = self.router.fast_offer(call)
-        return None if offer is None else (offer, self.router.confirm(call, offer.agent_id))
+    def fast_offer(self, call: QueuedCall) -> Any:
+        """The assignment of a new call decided without reading Redis, or None: then
+        ``enqueue`` it (see RouterService.fast_offer). The caller must then start
+        ``confirm_offer`` (the Redis claim) once its Dial is on its way."""
+        return None if self.router is None else self.router.fast_offer(call)
+
+    def confirm_offer(self, call: QueuedCall, agent_id: str) -> "asyncio.Task[bool]":
+        """Start the Redis claim of a fast offer (RouterService.confirm)."""
+        assert self.router is not None
+        return self.router.confirm(call, agent_id)
 
     async def enqueue(self, call: QueuedCall) -> None:
         """Put a call in the shared queue. When this controller leads the router, route it

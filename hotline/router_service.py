@@ -28,6 +28,7 @@ TICK = 0.25
 LEADER_TTL_MS = 2000
 LEASE_FRESH = LEADER_TTL_MS / 4000   # a lease renewed this recently is surely still ours
 RENEW_EVERY = LEADER_TTL_MS / 5000   # renewed a little before it stops counting as fresh
+MAX_SHAPES = 32         # new-call shapes (queue, language, skills, priority) kept prepared
 SWEEP_EVERY = 5.0       # seconds between sweeps of state left by dead controllers
 STUCK_AFTER = 60.0      # an agent reserved/ringing this long for a vanished call is freed
 
@@ -68,6 +69,14 @@ class RouterService:
         # cost at 500 agents), good until the next wrap-up end changes someone's availability.
         self._mirror_agents: tuple[Agent, ...] | None = None
         self._mirror_agents_until = 0.0
+        # Fast offers decided but not yet confirmed: their agents are taken meanwhile.
+        self._promised: set[str] = set()
+        # acd.route's answer for a lone new call of each recently seen shape, worked out
+        # for the current mirror off the offer path (see fast_offer); valid while the
+        # mirror's agents are the very tuple they were computed from.
+        self._ready: dict[tuple[object, ...], Assignment | None] = {}
+        self._ready_for: tuple[Agent, ...] | None = None
+        self._shapes: dict[tuple[object, ...], QueuedCall] = {}
 
     async def run(self) -> None:
         last_step = float("-inf")
@@ -129,6 +138,7 @@ class RouterService:
         if not calls:
             if self._mirror is not None:
                 self._agents_at(records, now)  # built here, off the next call's offer path
+                self._prepare_soon()
             return 0
         self._mirror = None  # claims follow: the picture changes
         snapshot = build_snapshot(calls, records, self.sv.roster, self.sv.queues, now)
@@ -155,29 +165,54 @@ class RouterService:
         full step would make: this controller leads, no step is running, and the last step
         saw no call waiting and nothing has changed since. Only then does the new call stand
         alone in line, so acd.route over the mirrored agents plus this call is the step.
-        The caller must confirm the claim in Redis (LiveState.enqueue_claimed) and withdraw
-        the ring if it fails; the mirror marks the agent reserved meanwhile, so this leader
-        never offers them twice."""
+        For a call of a shape seen before, that answer was worked out in advance (after the
+        last change, off the offer path) and is only looked up here.
+        The caller must ``confirm`` the offer once its Dial is on its way (that takes the
+        agent in the mirror and claims them in Redis) and withdraw the ring if the claim
+        fails; until then the agent is promised, so this leader never offers them twice."""
         if self._mirror is None or self._mirror[0] or self._stepping.locked() or not self.leads:
             return None
-        records = self._mirror[1]
         now = self.sv.clock()
-        if call.queue not in self.sv.queues:
+        policy = self.sv.queues.get(call.queue)
+        if policy is None:
             return None
-        agents = self._agents_at(records, now)
-        for a in route(Snapshot(calls=(to_acd_call(call),), agents=agents, queues=self.sv.queues), now):
-            try:
-                taken = [apply(r, Reserve(call.call_id, call.queue), now) if r.agent_id == a.agent_id else r
-                         for r in records]
-            except IllegalTransition:  # the mirror disagrees with the core: read Redis instead
-                self.forget()
+        agents = self._agents_at(self._mirror[1], now)
+        shape = self._shape(call, policy, now)
+        if shape is not None and self._ready_for is agents and shape in self._ready:
+            ready = self._ready[shape]
+            if ready is None:
                 return None
-            self._mirror = ([], taken)
-            self._mirror_agents = tuple(replace(x, available=False, idle_since=now) if x.agent_id == a.agent_id else x
-                                        for x in agents)
-            self.decisions += 1
+            if ready.agent_id not in self._promised:
+                return self._promise(replace(ready, call_id=call.call_id))
+        decided = self._decide(call, agents, now)
+        if shape is not None:
+            self._shapes.pop(shape, None)
+            self._shapes[shape] = call  # most recent last; the oldest shapes fall out
+            while len(self._shapes) > MAX_SHAPES:
+                del self._shapes[next(iter(self._shapes))]
+        return None if decided is None else self._promise(decided)
+
+    def _decide(self, call: QueuedCall, agents: tuple[Agent, ...], now: float) -> Assignment | None:
+        if self._promised:
+            agents = tuple(a for a in agents if a.agent_id not in self._promised)
+        for a in route(Snapshot(calls=(to_acd_call(call),), agents=agents, queues=self.sv.queues), now):
             return a
         return None
+
+    def _promise(self, a: Assignment) -> Assignment:
+        self._promised.add(a.agent_id)
+        self._claims_in_flight += 1  # a step's read meanwhile may not show this offer's claim
+        self.decisions += 1
+        return a
+
+    @staticmethod
+    def _shape(call: QueuedCall, policy: QueuePolicy, now: float) -> tuple[object, ...] | None:
+        """What a lone new call's routing depends on, for the calls whose answer does not
+        depend on the clock: no exclusions, no callback pacing or retry, and still in the
+        first relaxation step (a new call always is). None for any other call."""
+        if call.excluded or call.callback or call.not_before > now or policy.step_index(now - call.arrived_at):
+            return None
+        return (call.queue, call.language, call.skills, call.priority)
 
     def _agents_at(self, records: list[AgentRecord], now: float) -> tuple[Agent, ...]:
         """The mirror's agents for the router at ``now``, rebuilt only when a wrap-up has
@@ -189,11 +224,29 @@ class RouterService:
             self._mirror_agents_until = min(ends, default=float("inf"))
         return self._mirror_agents
 
+    def prepare(self) -> None:
+        """Work out, for the current mirror, the answer for a lone new call of each shape
+        seen recently, so the next such call's fast offer is a dictionary look-up. Run after
+        each change of the mirror, off the offer path (scheduled with call_soon)."""
+        if self._mirror is None or self._mirror[0] or not self._shapes:
+            return
+        now = self.sv.clock()
+        agents = self._agents_at(self._mirror[1], now)
+        if self._ready_for is not agents:
+            self._ready, self._ready_for = {}, agents
+        for shape, call in self._shapes.items():
+            if shape not in self._ready:
+                self._ready[shape] = self._decide(replace(call, arrived_at=now, not_before=0.0), agents, now)
+
+    def _prepare_soon(self) -> None:
+        if self._shapes:
+            asyncio.get_running_loop().call_soon(self.prepare)
+
     def confirm(self, call: QueuedCall, agent_id: str) -> "asyncio.Task[bool]":
-        """Claim a fast offer in Redis, in the background (the session rings meanwhile).
-        True: claimed. False: the agent was not free after all, the call waits in line
-        and the mirror is dropped."""
-        self._claims_in_flight += 1
+        """Take the promised agent in the mirror and claim the offer in Redis, in the
+        background (the session rings meanwhile). The task's result: True, claimed; False,
+        the agent was not free after all: the call waits in line and the mirror is dropped."""
+        self.taken(call, agent_id)
 
         async def claim() -> bool:
             try:
@@ -207,7 +260,27 @@ class RouterService:
                 self.forget()
             return ok
 
-        return self.sv.tasks.spawn(claim(), f"claim-{call.call_id}")
+        task = self.sv.tasks.spawn(claim(), f"claim-{call.call_id}")
+        self._prepare_soon()
+        return task
+
+    def taken(self, call: QueuedCall, agent_id: str) -> None:
+        """A fast offer's Dial is on its way: the promised agent is now reserved in the
+        mirror, as the claim will reserve them in Redis."""
+        self._promised.discard(agent_id)
+        if self._mirror is None:
+            return
+        now = self.sv.clock()
+        try:
+            records = [apply(r, Reserve(call.call_id, call.queue), now) if r.agent_id == agent_id else r
+                       for r in self._mirror[1]]
+        except IllegalTransition:  # the mirror disagrees with the core: read Redis instead
+            self.forget()
+            return
+        self._mirror = ([], records)
+        if self._mirror_agents is not None:
+            self._mirror_agents = tuple(replace(x, available=False, idle_since=now) if x.agent_id == agent_id else x
+                                        for x in self._mirror_agents)
 
     async def _lead(self) -> bool:
         """Hold the leader lease; renewed a few times per TTL, not on every step (a renewal

@@ -1,15 +1,28 @@
-"""RouterService.fast_offer: the leader's decision for a new call from its mirror, no I/O."""
+"""RouterService.fast_offer: the leader's decision for a new call from its mirror, no I/O.
+
+A fast offer must be exactly the decision a full routing step would take for the new
+call standing alone in line: whether it is worked out on the spot or looked up among the
+answers prepared after the last change of the mirror (RouterService.prepare).
+"""
 from __future__ import annotations
 
 from types import SimpleNamespace
 
-from acd import QueuePolicy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from acd import QueuePolicy, RelaxStep, Snapshot, route
 from agents.roster import RosterAgent
 from agents.state import AgentRecord, AgentState
 from hotline.live_state import QueuedCall
 from hotline.router_service import RouterService
+from hotline.snapshot import build_snapshot, to_acd_call
 
 NOW = 1000.0
+QUEUES = {
+    "main": QueuePolicy("main"),
+    "province": QueuePolicy("province", priority=2, relaxation=(RelaxStep(0, 3), RelaxStep(4, 0))),
+}
 
 
 class Clock:
@@ -20,16 +33,21 @@ class Clock:
         return self.now
 
 
-def leader(records: list[AgentRecord], clock: Clock) -> RouterService:
-    roster = {r.agent_id: RosterAgent(r.agent_id, r.agent_id, frozenset({"zh"}), ()) for r in records}
-    router = RouterService(SimpleNamespace(clock=clock, roster=roster, queues={"main": QueuePolicy("main")}))
+def leader(records: list[AgentRecord], clock: Clock, roster: dict[str, RosterAgent] | None = None) -> RouterService:
+    if roster is None:
+        roster = {r.agent_id: RosterAgent(r.agent_id, r.agent_id, frozenset({"zh"}), ()) for r in records}
+    router = RouterService(SimpleNamespace(clock=clock, roster=roster, queues=QUEUES))
     router.is_leader, router._lease_renewed = True, clock.now
     router._mirror = ([], records)  # what a step that found nobody waiting leaves behind
     return router
 
 
-def call(call_id: str) -> QueuedCall:
-    return QueuedCall(call_id, "me", "main", NOW)
+def call(call_id: str, queue: str = "main", language: str = "zh", skills: frozenset[str] = frozenset()) -> QueuedCall:
+    return QueuedCall(call_id, "me", queue, NOW, language=language, skills=skills)
+
+
+def available(*agents: tuple[str, float]) -> list[AgentRecord]:
+    return [AgentRecord(a, AgentState.AVAILABLE, since=NOW - idle) for a, idle in agents]
 
 
 def test_an_agent_whose_wrap_up_ends_becomes_eligible_at_that_moment() -> None:
@@ -44,21 +62,98 @@ def test_an_agent_whose_wrap_up_ends_becomes_eligible_at_that_moment() -> None:
     assert router.fast_offer(call("c1")).agent_id == "1001"
 
 
-def test_each_offer_takes_its_agent_out_of_the_mirror() -> None:
+def test_a_promised_agent_is_never_offered_twice_and_is_taken_once_the_dial_is_out() -> None:
     clock = Clock()
-    records = [AgentRecord(a, AgentState.AVAILABLE, since=NOW - idle) for a, idle in (("1001", 30), ("1002", 20))]
-    router = leader(records, clock)
-    assert [router.fast_offer(call(c)).agent_id for c in ("c1", "c2")] == ["1001", "1002"]
+    router = leader(available(("1001", 30), ("1002", 20)), clock)
+    first, second = router.fast_offer(call("c1")), router.fast_offer(call("c2"))
+    assert (first.agent_id, second.agent_id) == ("1001", "1002")  # 1001 promised, not yet taken
     assert router.fast_offer(call("c3")) is None
+    assert all(r.state is AgentState.AVAILABLE for r in router._mirror[1])  # nothing taken yet
+    router.taken(call("c1"), "1001")
+    router.taken(call("c2"), "1002")
     assert {r.agent_id: (r.state, r.call_id) for r in router._mirror[1]} == {
         "1001": (AgentState.RESERVED, "c1"), "1002": (AgentState.RESERVED, "c2")}
+    assert router._promised == set()
 
 
 def test_only_a_fresh_leader_offers_fast() -> None:
     clock = Clock()
-    router = leader([AgentRecord("1001", AgentState.AVAILABLE, since=NOW - 30)], clock)
+    router = leader(available(("1001", 30)), clock)
     clock.now = NOW + 1  # the lease was last renewed a second ago: maybe no longer ours
     assert router.fast_offer(call("c1")) is None
     router.is_leader = False
     router._lease_renewed = clock.now
     assert router.fast_offer(call("c1")) is None
+
+
+def test_a_prepared_answer_is_looked_up_not_worked_out() -> None:
+    clock = Clock()
+    router = leader(available(("1001", 30), ("1002", 20), ("1003", 10)), clock)
+    assert router.fast_offer(call("c1")).agent_id == "1001"  # worked out; the shape is remembered
+    router.taken(call("c1"), "1001")
+    router.prepare()
+    router._decide = None  # type: ignore[assignment]  # any call to it now fails the test
+    offer = router.fast_offer(call("c2"))
+    assert (offer.call_id, offer.agent_id) == ("c2", "1002")
+
+
+def test_a_prepared_answer_naming_a_promised_agent_is_not_used() -> None:
+    clock = Clock()
+    router = leader(available(("1001", 30), ("1002", 20)), clock)
+    router.fast_offer(call("c1"))
+    router.taken(call("c1"), "1001")
+    router.prepare()  # the answer for the next "main" call: 1002
+    assert router.fast_offer(call("p1", queue="province")).agent_id == "1002"  # another shape promises 1002
+    assert router.fast_offer(call("c2")) is None  # the prepared 1002 is promised; nobody else is free
+
+
+def test_prepared_answers_go_stale_with_the_mirror() -> None:
+    clock = Clock()
+    records = available(("1001", 30)) + [AgentRecord("1002", AgentState.WRAP_UP, since=NOW - 60, wrap_until=NOW + 5)]
+    router = leader(records, clock)
+    router.fast_offer(call("c1"))
+    router.taken(call("c1"), "1001")
+    router.prepare()
+    assert router.fast_offer(call("c2")) is None  # prepared: nobody free
+    clock.now = router._lease_renewed = NOW + 5  # 1002's wrap-up ends: the agents are rebuilt
+    assert router.fast_offer(call("c2")).agent_id == "1002"
+    router.forget()
+    assert router.fast_offer(call("c3")) is None  # no mirror, no fast offer
+
+
+# -- the prepared answer is route()'s answer -----------------------------------------------
+LANGS = ("zh", "en")
+SKILLS = ("pension", "housing")
+AGENT = st.tuples(
+    st.sampled_from((AgentState.AVAILABLE, AgentState.AVAILABLE, AgentState.WRAP_UP, AgentState.PAUSED)),
+    st.sampled_from((5.0, 20.0, 40.0, 90.0)),          # idle for
+    st.sets(st.sampled_from(LANGS), min_size=1),
+    st.dictionaries(st.sampled_from(SKILLS), st.integers(1, 5), max_size=2),
+    st.sets(st.sampled_from(tuple(QUEUES)), max_size=1),
+)
+SHAPE = st.tuples(st.sampled_from(tuple(QUEUES)), st.sampled_from(LANGS), st.sets(st.sampled_from(SKILLS), max_size=2))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(AGENT, min_size=1, max_size=8), st.lists(SHAPE, min_size=1, max_size=6))
+def test_every_fast_offer_is_what_a_full_step_would_decide(agents: list, shapes: list) -> None:
+    clock = Clock()
+    records, roster = [], {}
+    for i, (state, idle, langs, levels, queues) in enumerate(agents):
+        agent_id = f"10{i:02d}"
+        wrap = NOW + 3 if state is AgentState.WRAP_UP else None
+        records.append(AgentRecord(agent_id, state, since=NOW - idle, wrap_until=wrap))
+        roster[agent_id] = RosterAgent(agent_id, agent_id, frozenset(langs), tuple(sorted(levels.items())),
+                                       queues=frozenset(queues))
+    router = leader(records, clock, roster)
+    for n, (queue, language, skills) in enumerate(shapes + shapes):  # each shape twice: once prepared
+        new = call(f"c{n}", queue, language, frozenset(skills))
+        mirror = router._mirror[1]
+        expected = route(Snapshot(calls=(to_acd_call(new),), queues=QUEUES,
+                                  agents=build_snapshot([], mirror, roster, QUEUES, clock.now).agents), clock.now)
+        offer = router.fast_offer(new)
+        assert (offer.agent_id if offer else None) == (expected[0].agent_id if expected else None)
+        if offer is not None:
+            assert offer.call_id == new.call_id and offer.relax_step == 0
+            router.taken(new, offer.agent_id)
+        router.prepare()
