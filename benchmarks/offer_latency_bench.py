@@ -826,6 +826,8 @@ def main() -> None:
     finally:
         if sniffer is not None:
             sniffer.close()
+            if args.keep:
+                (tmp / "wire.json").write_text(json.dumps({"invites": sniffer.seen, "agi_dials": sniffer.agi_dials}))
         if ami is not None:
             ami.close()
             if args.keep:

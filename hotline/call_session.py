@@ -35,6 +35,7 @@ class CallTrack:
     hangup: asyncio.Event = field(default_factory=asyncio.Event)
     assignment: "asyncio.Queue[tuple[str, int]]" = field(default_factory=asyncio.Queue)
     answered_at: float | None = None
+    dialing: asyncio.Event = field(default_factory=asyncio.Event)  # the current offer's DialBegin came
 
 
 class CallbackBooked(Exception):
@@ -175,7 +176,7 @@ class CallSession:
             # hold music first (Dial's own plays while the agent rings); the claim is started
             # once the Dial is on its way and runs while Asterisk sets up the agent's leg.
             offered = await self._offer(fast.agent_id, fast.relax_step, policy,
-                                        lambda: self.sv.confirm_offer(call, fast.agent_id))
+                                        lambda: self.sv.confirm_offer(call, fast.agent_id, self.track.dialing))
         else:
             await self.ch.run("SET MUSIC", "on", "default")
             await self.sv.enqueue(call)
@@ -269,6 +270,7 @@ class CallSession:
         is set up; if it fails, the ring is withdrawn and the call waits in line."""
         self.agent_id = agent_id
         self.track.answered_at = None
+        self.track.dialing.clear()
         offered_at = self.now()
         started: list["asyncio.Task[bool]"] = []
 

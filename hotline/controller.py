@@ -69,10 +69,10 @@ class Services:
         ``confirm_offer`` (the Redis claim) once its Dial is on its way."""
         return None if self.router is None else self.router.fast_offer(call)
 
-    def confirm_offer(self, call: QueuedCall, agent_id: str) -> "asyncio.Task[bool]":
+    def confirm_offer(self, call: QueuedCall, agent_id: str, dialing: asyncio.Event) -> "asyncio.Task[bool]":
         """Start the Redis claim of a fast offer (RouterService.confirm)."""
         assert self.router is not None
-        return self.router.confirm(call, agent_id)
+        return self.router.confirm(call, agent_id, dialing)
 
     async def enqueue(self, call: QueuedCall) -> None:
         """Put a call in the shared queue. When this controller leads the router, route it
@@ -267,6 +267,7 @@ class Controller:
             if track is not None:
                 track.hangup.set()
         elif isinstance(event, DialBegin) and event.uniqueid in self.sv.tracks:
+            self.sv.tracks[event.uniqueid].dialing.set()
             agent_id = agent_of(event.dest_channel)
             self._ringing[agent_id] = event.dest_channel
             if self._withdraw_on_dial.pop(agent_id, 0.0) > self.clock():
