@@ -1,6 +1,6 @@
 """Offer latency on real Asterisk: our controller against a plain app_queue, in the same run.
 
-Run: ``HOTLINE_TEST_PORT_BASE=35000 python -m benchmarks.offer_latency_bench`` (about 4 3/4
+Run: ``HOTLINE_TEST_PORT_BASE=35000 python -m benchmarks.offer_latency_bench`` (about 6
 minutes on 2 cores; the port base defaults to 35000 so a benchmark never collides with the
 integration tests on 25000). It starts a whole test hotline with the integration harness
 (tests/integration/harness.py: real Asterisk 22, Redis, the controller process, SIPp phones
@@ -8,26 +8,40 @@ for all four roster agents, ring 300 ms; test queue defaults: wrap-up 3 s) in a 
 folder, measures, and stops everything (also on Ctrl-C or an error).
 
 What is measured: the time from the moment a call could be offered to the moment the
-agent's INVITE leaves Asterisk. "INVITE leaves Asterisk" is the AMI ``DialBegin`` event of
-the agent leg (DestChannel ``PJSIP/<agent>-...``): app_dial and app_queue publish it right
-after ``ast_call()`` handed the INVITE to PJSIP, and Asterisk stamps it (timestampevents)
-with its own clock, so queueing in the AMI socket or this process does not count. The
-benchmark reads AMI itself (a plain socket in a thread, events ``call,agent``). For
-app_queue the ``AgentCalled`` event is published next to DialBegin; it is checked, not used.
-Every "could be offered" moment is likewise taken from the system's own record of it, on
-the same machine clock (the controller writes time.time(); Asterisk stamps its events):
+agent's INVITE leaves Asterisk, with the same clock quality for both systems.
+
+The end: the INVITE to the agent's phone on the wire. A thread reads the loopback
+interface (AF_PACKET, outgoing copies, kernel timestamps; needs CAP_NET_RAW) and each
+agent leg's AMI ``DialBegin`` (DestChannel ``PJSIP/<agent>-...``) is matched to the INVITE
+to that agent nearest to it. Without capture rights the DialBegin's own Timestamp is used
+instead: app_dial and app_queue publish it right after ``ast_call()``, but the manager
+stamps an event when it formats it, after the stasis hand-off, which this machine puts
+0.2-0.3 ms after the INVITE (printed under the table as a check).
+
+The start: each system's own record of the moment, on the same machine clock. Ours: the
+controller's time.time() in its events. app_queue: the time Asterisk created the stasis
+message of the caller entering Queue() (the CEL ``APP_START`` of Queue, which carries the
+message's creation time; the benchmark turns CEL on for this one event type, in both
+halves of the run, written by cel_custom to a file). The AMI events that would otherwise
+serve (``QueueCallerJoin``, ``QueueMemberPause``) are stamped late like every AMI event,
+which would flatter app_queue by the manager's delay: scenario 1 is also printed from
+QueueCallerJoin, below the table. The benchmark reads AMI itself (a plain socket in a
+thread, events ``call,agent``). For app_queue the ``AgentCalled`` event is published next
+to DialBegin; it is checked, not used.
 
 1. **idle agent** -- a call is queued while an eligible agent is idle.
    ours: the call's ``queued`` event in the database (CallSession writes it just before the
-   call enters the shared queue). When the session's controller leads the router and the
-   last routing step saw nobody waiting (the case here), the leader decides from its mirror
-   of the live state with acd.route() and the session sends its one AGI command (Dial) at
-   once, while the Lua enqueue-and-claim runs (RouterService.fast_offer; a claim that fails
-   withdraws the ring). Otherwise: Redis enqueue, the router's step, the Lua claim, the
-   hand-over to the owning session, Dial. The split at the session's ``offered`` event is
-   printed below the table, and, with packet capture, Asterisk's own share: the AGI
-   command on the wire to the agent's INVITE on the wire.
-   app_queue: ``QueueCallerJoin`` (the caller enters Queue()). Calls dial 12345 and press 1
+   call enters the shared queue, once the recording is started). When the session's
+   controller leads the router and the last routing step saw nobody waiting (the case
+   here), the leader decides from its mirror of the live state (RouterService.fast_offer:
+   acd.route's answer for a lone call of that shape, prepared after the last change) and
+   the session sends its one AGI command (Dial) at once; the offer's bookkeeping follows
+   the write, and the Lua enqueue-and-claim waits for the agent's DialBegin (a claim that
+   fails withdraws the ring). Otherwise: Redis enqueue, the router's step, the Lua claim,
+   the hand-over to the owning session, Dial. The split of ours is printed below the table:
+   the routing decision, the AGI command on the wire, and Asterisk's own share (that AGI
+   command on the wire to the agent's INVITE on the wire).
+   app_queue: the caller enters Queue() (see above). Calls dial 12345 and press 1
    (the IVR is skipped at once). A call is placed only when, by the benchmark's own AMI
    view (an agent is busy from DialBegin to its channel's Hangup plus the wrap-up plus
    0.5 s), there is an idle agent for it and for every earlier call not yet offered, and
@@ -37,12 +51,13 @@ the same machine clock (the controller writes time.time(); Asterisk stamps its e
    benchmark: a second caller arriving while the first one's agent still rang waited 2 s).
 2. **agent logs in / is unpaused** -- every agent is unavailable, a call waits, one agent
    becomes available. ours: all agents logged out; the call is waiting once the AMI
-   ``MusicOnHoldStart`` of the caller is seen (the session starts the music right after
-   enqueueing); then ``AgentDesk.log_in`` (the harness's desk action); the moment is the
+   ``MusicOnHoldStart`` of the caller is seen (the session starts the music as it puts the
+   call in the shared queue); then ``AgentDesk.log_in`` (the harness's desk action); the moment is the
    returned record's ``since`` (the clock reading the log-in was applied with, taken just
    before the Redis write). app_queue: every member paused (AMI QueuePause); after
    QueueCallerJoin one member is unpaused; the moment is the ``QueueMemberPause`` (Paused 0)
-   event's Timestamp. The agent is freed 0.2-1.2 s after the call queued, stratified (one
+   event's Timestamp (stamped late like any AMI event, which flatters app_queue by a
+   fraction of a millisecond against its 1 s re-check). The agent is freed 0.2-1.2 s after the call queued, stratified (one
    random delay in each 1/trials slice of that second, shuffled), so app_queue's
    once-a-second re-check (wait_our_turn: ast_waitfordigit(RECHECK * 1000)) is met at
    evenly spread phases and not at one fixed by the benchmark. Agents rotate; the freed
@@ -52,7 +67,7 @@ the same machine clock (the controller writes time.time(); Asterisk stamps its e
    its next call a random 0-1.5 s after its previous caller hung up, so new calls queue while the agents are in
    wrap-up (the random gap keeps the chains from running in step and from locking the
    phase of app_queue's 1 s re-check or our router's 0.25 s tick to the benchmark). A
-   sample is an offer (DialBegin to agent X at T) whose call queued at least 50 ms before
+   sample is an offer (INVITE to agent X at T) whose call queued at least 50 ms before
    X's wrap-up ended (F); latency = T - F. ours: F = the agent's ``wrap_until`` in Redis
    (polled every 20 ms while the agent is in wrap-up; no event marks the end). Since commit
    bf8da1b the router sleeps exactly until the next wrap-up end (router_service.next_due);
@@ -73,12 +88,9 @@ the ``hotline-fallback`` queue (rrmemory, ringinuse = no, all four agents as sta
 members). The controller is restarted at the end (it imports the fallback calls) before
 everything is stopped.
 
-Check of the INVITE moment: when the process may capture packets (CAP_NET_RAW), a thread
-reads the loopback interface (AF_PACKET, outgoing copies, kernel timestamps) and the note
-under the table gives, per system, the INVITE to the agent's phone minus its DialBegin.
-
 ``--keep`` keeps the temporary folder (controller and Asterisk logs, the database) and
-writes every AMI event the benchmark saw to ``ami-events.jsonl`` there.
+writes every AMI event the benchmark saw to ``ami-events.jsonl`` there, and the captured
+INVITE and AGI Dial times to ``wire.json``.
 
 Percentiles: median and p99 with linear interpolation between order statistics; with fewer
 than 100 samples p99 lies between the two largest samples, so the max is printed as well.
@@ -361,6 +373,7 @@ class Placed:
 class Results:
     rows: list[tuple[str, str, list[float]]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    on_wire: bool = False  # offers end at the INVITE captured on the wire (else DialBegin)
 
     def add(self, scenario: str, system: str, seconds: list[float]) -> None:
         self.rows.append((scenario, system, [s * 1000.0 for s in seconds]))
@@ -702,7 +715,8 @@ def read_cel(path: Path) -> dict[str, float]:
 
 def print_table(res: Results, args: argparse.Namespace) -> None:
     print(f"\nOffer latency on real Asterisk ({platform.machine()}, {os.cpu_count()} cores, port base {BASE}); "
-          f"moment the call could be offered -> agent's DialBegin (INVITE out)")
+          f"moment the call could be offered -> agent's INVITE out"
+          + (" (on the wire)" if res.on_wire else " (its DialBegin)"))
     print(f"{'scenario':<30}{'system':<11}{'n':>4}{'median ms':>11}{'p99 ms':>9}{'max ms':>9}")
     by = {(s, sy): xs for s, sy, xs in res.rows}
     scenarios = list(dict.fromkeys(s for s, _, _ in res.rows))
@@ -727,7 +741,7 @@ def print_table(res: Results, args: argparse.Namespace) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--calls", type=int, default=25, help="calls in the idle-agent scenario, per system")
+    ap.add_argument("--calls", type=int, default=50, help="calls in the idle-agent scenario, per system")
     ap.add_argument("--trials", type=int, default=10, help="trials in the agent-freed scenario, per system")
     ap.add_argument("--wrapup-seconds", type=float, default=25.0,
                     help="how long the wrap-up scenario places calls, per system (0 = skip)")
@@ -752,6 +766,7 @@ def main() -> None:
         sniffer = InviteSniffer({port: agent for agent, port in AGENT_PORT.items()})
         capturing = sniffer.start()
         bench.sniffer = sniffer if capturing else None
+        res.on_wire = capturing
         try:
             bench.cel_file = enable_cel(h, ami)
         except RuntimeError as exc:
