@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping
 from redis.asyncio import Redis
 
 import ivr
-from acd import QueuePolicy
+from acd import Assignment, QueuePolicy
 from agents.roster import RosterAgent, load_roster
 from hotline import queue_log
 from hotline.agent_desk import AgentDesk
@@ -63,7 +63,7 @@ class Services:
     deliver: Callable[[str, str, int], None] = field(default=lambda c, a, r: None)
     withdraw: Callable[[str], None] = field(default=lambda agent_id: None)
 
-    def fast_offer(self, call: QueuedCall) -> Any:
+    def fast_offer(self, call: QueuedCall) -> Assignment | None:
         """The assignment of a new call decided without reading Redis, or None: then
         ``enqueue`` it (see RouterService.fast_offer). The caller must then start
         ``confirm_offer`` (the Redis claim) once its Dial is on its way."""
