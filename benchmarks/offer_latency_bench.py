@@ -524,7 +524,9 @@ class Bench:
                 if join is None:
                     log(f"app_queue: no QueueCallerJoin for {c.caller}")
                     continue
-                queued = self.queue_started.get(uid, ts(join)) if self.queue_started else ts(join)
+                queued = self.queue_started.get(uid, ts(join))
+                if uid not in self.queue_started:
+                    log(f"app_queue: no CEL Queue() start for {c.caller}; measured from QueueCallerJoin")
                 joined.append(self.offer_moment(dial) - ts(join))
                 called = self.ami.find(lambda e: e.get("Event") == "AgentCalled" and e.get("Uniqueid") == uid, start)
                 if called is not None and abs(ts(called) - ts(dial)) > 0.005:
