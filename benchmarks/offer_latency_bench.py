@@ -257,7 +257,8 @@ def is_agent_dial(e: Event, uniqueid: str | None = None) -> bool:
 class InviteSniffer:
     """Kernel timestamps of INVITEs sent to the agents' phones, seen on the loopback
     interface (AF_PACKET, outgoing copies only). Needs CAP_NET_RAW; ``start`` returns
-    False without it. Used only to check that DialBegin stands for the INVITE leaving."""
+    False without it. The INVITE on the wire is where every offer is measured to; the AGI
+    Dial lines give Asterisk's own share of ours."""
 
     SO_TIMESTAMPNS = 35
 

@@ -344,7 +344,8 @@ class CallSession:
 
     async def _dial(self, agent_id: str, policy: Any, after_write: Callable[[], None]) -> str:
         # One AGI round trip between the assignment and the agent's INVITE: Dial's own
-        # music (m) replaces the waiting music, and the recording was started at enqueue.
+        # music (m) plays while the agent rings (replacing the waiting music, if any), and
+        # the recording was started at enqueue.
         try:
             # g: when the agent hangs up first, the caller stays with us (survey, record).
             await self.ch.run("EXEC", "Dial", f"PJSIP/{agent_id},{int(policy.ring_timeout)},mg",
