@@ -280,7 +280,7 @@ class InviteSniffer:
     Dial lines give Asterisk's own share of ours.
 
     The instrument keeps off the two cores it measures: a socket filter in the kernel
-    passes only UDP to the agents' SIP ports and TCP to the FastAGI ports (no RTP, AMI or
+    passes only UDP to the agents' SIP ports and TCP from the FastAGI ports (no RTP, AMI or
     Redis traffic), and the thread reads what has queued every READ_EVERY seconds instead of
     waking for each packet; the kernel stamps each packet as it is sent, however late it is
     read. Reading every packet as it came woke a Python thread about once per millisecond
@@ -320,7 +320,8 @@ class InviteSniffer:
 
     def _attach_filter(self) -> None:
         """Classic BPF, in the kernel: accept outgoing IPv4 UDP to an agent's port and TCP
-        to a FastAGI port; drop everything else before it is queued."""
+        from a FastAGI port (the controller's commands); drop everything else before it is
+        queued."""
         ld_pkttype, ldh_abs, ldb_abs, ldx_iphdr, ldh_ind, jeq, ret = 0x20, 0x28, 0x30, 0xB1, 0x48, 0x15, 0x06
         skf_ad_pkttype = 0xFFFFF004  # SKF_AD_OFF + SKF_AD_PKTTYPE
         ACCEPT, DROP, TCP, UDP = "accept", "drop", "tcp", "udp"
@@ -328,9 +329,9 @@ class InviteSniffer:
             (ld_pkttype, skf_ad_pkttype, 0, 0), (jeq, socket.PACKET_OUTGOING, 0, DROP),
             (ldh_abs, 12, 0, 0), (jeq, 0x0800, 0, DROP),  # IPv4
             (ldb_abs, 23, 0, 0), (jeq, 6, TCP, 0), (jeq, 17, UDP, DROP),  # protocol
-            TCP, (ldx_iphdr, 14, 0, 0), (ldh_ind, 16, 0, 0),  # destination port
+            TCP, (ldx_iphdr, 14, 0, 0), (ldh_ind, 14, 0, 0),  # source port: the controller's side
             *[(jeq, port, ACCEPT, 0) for port in self.agi_ports], (ret, 0, 0, 0),
-            UDP, (ldx_iphdr, 14, 0, 0), (ldh_ind, 16, 0, 0),
+            UDP, (ldx_iphdr, 14, 0, 0), (ldh_ind, 16, 0, 0),  # destination port: the agent's phone
             *[(jeq, port, ACCEPT, 0) for port in self.ports], (ret, 0, 0, 0),
             ACCEPT, (ret, 0xFFFF, 0, 0),
             DROP, (ret, 0, 0, 0),

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 DIGITS = "0123456789*#"
 HEARTBEAT = 2.0
+DIAL_BEGIN_WAIT = 0.02  # an offer's bookkeeping waits at most this for the agent's DialBegin
 
 
 @dataclass
@@ -274,21 +275,18 @@ class CallSession:
         offered_at = self.now()
         started: list["asyncio.Task[bool]"] = []
 
-        def bookkeeping() -> None:
-            # Runs once the Dial line is handed to the socket: the INVITE is on the offer
-            # path, the record, the claim and the agent's "ringing" state are not.
-            self._note_relaxation(relax_step, policy)
-            self.events.append(CallEvent(self.call_id, offered_at, "offered", {
-                "agent": agent_id, "relax_step": relax_step,
-                "waited": round(offered_at - (self.record.queued_at or 0), 3)}))
-            started.append(self.sv.tasks.spawn(self._ringing(agent_id, claim() if claim else None),
+        def ring() -> None:
+            # Runs once the Dial line is handed to the socket; the task does nothing until
+            # Asterisk has sent the INVITE, so the record, the claim and the agent's
+            # "ringing" state never take a core from Asterisk while it builds the agent's leg.
+            started.append(self.sv.tasks.spawn(self._ringing(agent_id, relax_step, policy, offered_at, claim),
                                                f"ring-{agent_id}"))
 
         try:
-            status = await self._dial(agent_id, policy, bookkeeping)
+            status = await self._dial(agent_id, policy, ring)
         finally:
             if not started:  # the Dial never left: same bookkeeping (a fast offer is confirmed), then unwind
-                bookkeeping()
+                ring()
         ringing = started[0]
         if not await ringing:
             self.event("withdrawn", agent=agent_id, status=status, reason="not_free")
@@ -312,11 +310,23 @@ class CallSession:
         await self.ch.run("SET MUSIC", "on", "default")
         return False
 
-    async def _ringing(self, agent_id: str, claim: "asyncio.Task[bool] | None") -> bool:
-        """Confirm a fast offer's claim (withdrawing the ring if the agent was not free
-        after all), then mark the agent ringing. False when the offer was withdrawn."""
+    async def _ringing(self, agent_id: str, relax_step: int, policy: Any, offered_at: float,
+                       claim: "Callable[[], asyncio.Task[bool]] | None") -> bool:
+        """Once the agent's DialBegin came (Asterisk publishes it after handing the INVITE
+        to PJSIP; at most DIAL_BEGIN_WAIT): record the offer, confirm a fast offer's claim
+        (withdrawing the ring if the agent was not free after all), then mark the agent
+        ringing. False when the offer was withdrawn."""
         try:
-            confirmed = claim is None or await claim
+            await asyncio.wait_for(self.track.dialing.wait(), DIAL_BEGIN_WAIT)
+        except asyncio.TimeoutError:
+            pass  # no DialBegin (the agent's channel could not be made, or AMI is slow): go on
+        self._note_relaxation(relax_step, policy)
+        self.events.append(CallEvent(self.call_id, offered_at, "offered", {
+            "agent": agent_id, "relax_step": relax_step,
+            "waited": round(offered_at - (self.record.queued_at or 0), 3)}))
+        task = claim() if claim else None
+        try:
+            confirmed = task is None or await task
         except Exception:
             self.sv.withdraw(agent_id)  # Redis failed under the claim: the session fails over
             raise
