@@ -29,7 +29,7 @@ bench: install      ## routing decision, Redis claim round trip, fast-offer deci
 	.venv/bin/python -m benchmarks.redis_claim_bench
 	.venv/bin/python -m benchmarks.fast_offer_bench
 
-bench-offer: install  ## offer latency on real Asterisk, ours against app_queue (about 12 min)
+bench-offer: install  ## offer latency on real Asterisk, ours against app_queue (about 10 min)
 	HOTLINE_TEST_PORT_BASE=35000 .venv/bin/python -m benchmarks.offer_latency_bench
 
 clean: down

@@ -1,6 +1,6 @@
 """Offer latency on real Asterisk: our controller against a plain app_queue, in the same run.
 
-Run: ``HOTLINE_TEST_PORT_BASE=35000 python -m benchmarks.offer_latency_bench`` (about 12
+Run: ``HOTLINE_TEST_PORT_BASE=35000 python -m benchmarks.offer_latency_bench`` (about 10
 minutes on 2 cores; the port base defaults to 35000 so a benchmark never collides with the
 integration tests on 25000). It starts a whole test hotline with the integration harness
 (tests/integration/harness.py: real Asterisk 22, Redis, the controller process, SIPp phones
@@ -33,7 +33,8 @@ to DialBegin; it is checked, not used.
    turns (``--rounds``, default 4: ours, app_queue, ours, ...; ``--calls`` per system, default
    100, split evenly), so that both meet the same spells of noise from the rest of the
    machine (this is a 2-core virtual machine: one system measured after the other read
-   p99s that swapped places from one run to the next).
+   p99s that swapped places from one run to the next). The hypervisor's "steal" time during
+   each system's rounds is printed below the table: the tail follows it.
    ours: the call's ``queued`` event in the database (CallSession writes it just before the
    call enters the shared queue, once the recording is started). When the session's
    controller leads the router and the last routing step saw nobody waiting (the case
@@ -254,6 +255,17 @@ class AmiTap:
             self.sock.close()
         except OSError:
             pass
+
+
+def steal_seconds() -> float:
+    """CPU time the hypervisor gave to something else while this machine's vCPUs wanted to
+    run (/proc/stat 'steal', all CPUs); 0.0 where the kernel does not report it."""
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def ts(e: Event) -> float:
@@ -871,6 +883,8 @@ def main() -> None:
         # fallback), ours, ... so that both systems meet the same spells of machine noise ----
         spans: dict[str, list[tuple[int, int]]] = {"ours": [], "app_queue": []}
         idle: dict[str, list[float]] = {"ours": [], "app_queue": []}
+        steal = {"ours": 0.0, "app_queue": 0.0}  # hypervisor steal time during each system's rounds
+        spent = {"ours": 0.0, "app_queue": 0.0}
         per_round = math.ceil(args.calls / args.rounds)
         for r in range(args.rounds):
             for system in ("ours", "app_queue"):
@@ -881,9 +895,11 @@ def main() -> None:
                     h.start_controller()
                     time.sleep(OUR_WRAPUP + 0.5)
                 log(f"{system}: idle agent, round {r + 1}/{args.rounds}")
-                begin = ami.mark()
+                begin, stolen, began_round = ami.mark(), steal_seconds(), time.monotonic()
                 idle[system] += bench.idle_agent(system, n, args.seed + r)
                 spans[system].append((begin, ami.mark()))
+                steal[system] += steal_seconds() - stolen
+                spent[system] += time.monotonic() - began_round
                 if system == "ours":
                     log("app_queue: stopping the controller")
                     h.stop_controller()
@@ -934,6 +950,10 @@ def main() -> None:
                     res.notes.append(f"check, {system}: agent INVITE on the wire (lo capture) minus DialBegin, "
                                      f"{len(off)}/{len(dials)} matched: median {statistics.median(off):+.2f} ms, "
                                      f"min {min(off):+.2f}, max {max(off):+.2f}")
+        if spent["ours"] and spent["app_queue"]:
+            res.notes.append("scenario 1, CPU time the hypervisor took from this machine's vCPUs (/proc/stat steal) "
+                             "during each system's rounds: " + ", ".join(
+                                 f"{system} {steal[system] * 1000:.0f} ms in {spent[system]:.0f} s" for system in spent))
         if bench.near_hangup:
             res.notes.append("scenario 1, offers within 50 ms after another call's hang-up (its tear-down runs "
                              "alongside): " + ", ".join(f"{system} {k}/{n}" for system, (k, n) in bench.near_hangup.items()))
