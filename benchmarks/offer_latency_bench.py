@@ -626,8 +626,9 @@ class Bench:
                 called = self.ami.find(lambda e: e.get("Event") == "AgentCalled" and e.get("Uniqueid") == uid, start)
                 if called is not None and abs(ts(called) - ts(dial)) > 0.005:
                     log(f"app_queue: AgentCalled and DialBegin {1000 * (ts(called) - ts(dial)):.1f} ms apart")
-            out.append(self.offer_moment(dial) - queued)
-            offers.append(self.offer_moment(dial))
+            offered_at = self.offer_moment(dial)
+            out.append(offered_at - queued)
+            offers.append(offered_at)
         hangups = [ts(e) for e in self.ami.since(start) if e.get("Event") == "Hangup"]
         near, total = self.near_hangup.get(system, (0, 0))
         self.near_hangup[system] = (near + sum(1 for t in offers if any(0 <= t - h <= 0.05 for h in hangups)),

@@ -175,9 +175,9 @@ class CallSession:
         if fast is not None:
             # Decided without Redis (an idle agent, nobody else waiting): ring now, with no
             # hold music first (Dial's own plays while the agent rings); the claim is started
-            # once the Dial is on its way and runs while Asterisk sets up the agent's leg.
+            # once Asterisk has sent the agent's INVITE and runs while the agent's phone rings.
             offered = await self._offer(fast.agent_id, fast.relax_step, policy,
-                                        lambda: self.sv.confirm_offer(call, fast.agent_id, self.track.dialing))
+                                        lambda: self.sv.confirm_offer(call, fast.agent_id))
         else:
             await self.ch.run("SET MUSIC", "on", "default")
             await self.sv.enqueue(call)
@@ -267,8 +267,8 @@ class CallSession:
     async def _offer(self, agent_id: str, relax_step: int, policy: Any,
                      claim: "Callable[[], asyncio.Task[bool]] | None" = None) -> bool:
         """Ring the agent; True when the call ended after being answered, False to wait again.
-        ``claim`` starts the Redis claim of a fast offer, which runs while the agent's leg
-        is set up; if it fails, the ring is withdrawn and the call waits in line."""
+        ``claim`` starts the Redis claim of a fast offer, which runs while the agent's phone
+        rings; if it fails, the ring is withdrawn and the call waits in line."""
         self.agent_id = agent_id
         self.track.answered_at = None
         self.track.dialing.clear()

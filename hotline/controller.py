@@ -69,10 +69,10 @@ class Services:
         ``confirm_offer`` (the Redis claim) once its Dial is on its way."""
         return None if self.router is None else self.router.fast_offer(call)
 
-    def confirm_offer(self, call: QueuedCall, agent_id: str, dialing: asyncio.Event) -> "asyncio.Task[bool]":
+    def confirm_offer(self, call: QueuedCall, agent_id: str) -> "asyncio.Task[bool]":
         """Start the Redis claim of a fast offer (RouterService.confirm)."""
         assert self.router is not None
-        return self.router.confirm(call, agent_id, dialing)
+        return self.router.confirm(call, agent_id)
 
     async def enqueue(self, call: QueuedCall) -> None:
         """Put a call in the shared queue. When this controller leads the router, route it

@@ -28,7 +28,6 @@ TICK = 0.25
 LEADER_TTL_MS = 2000
 LEASE_FRESH = LEADER_TTL_MS / 4000   # a lease renewed this recently is surely still ours
 RENEW_EVERY = LEADER_TTL_MS / 5000   # renewed a little before it stops counting as fresh
-CLAIM_WAIT = 0.02       # a fast offer's claim waits at most this for the agent's INVITE to be out
 MAX_SHAPES = 32         # new-call shapes (queue, language, skills, priority) kept prepared
 SWEEP_EVERY = 5.0       # seconds between sweeps of state left by dead controllers
 STUCK_AFTER = 60.0      # an agent reserved/ringing this long for a vanished call is freed
@@ -243,23 +242,16 @@ class RouterService:
         if self._shapes:
             asyncio.get_running_loop().call_soon(self.prepare)
 
-    def confirm(self, call: QueuedCall, agent_id: str,
-                dialing: asyncio.Event | None = None) -> "asyncio.Task[bool]":
+    def confirm(self, call: QueuedCall, agent_id: str) -> "asyncio.Task[bool]":
         """Take the promised agent in the mirror and claim the offer in Redis, in the
         background (the session rings meanwhile). The task's result: True, claimed; False,
         the agent was not free after all: the call waits in line and the mirror is dropped.
-        ``dialing`` is set once Asterisk has sent the agent's INVITE (its DialBegin): the
-        claim waits for it, at most CLAIM_WAIT, so that Redis and this process do not take
-        the two cores from Asterisk while it sets up the agent's leg."""
+        The session calls this once Asterisk has sent the agent's INVITE (CallSession._ringing),
+        so that Redis and this process do not take the two cores from Asterisk meanwhile."""
         self.taken(call, agent_id)
 
         async def claim() -> bool:
             try:
-                if dialing is not None:
-                    try:
-                        await asyncio.wait_for(dialing.wait(), CLAIM_WAIT)
-                    except asyncio.TimeoutError:
-                        pass
                 ok = await self.sv.live.enqueue_claimed(call, agent_id, self.sv.clock())
             except BaseException:
                 self.forget()
