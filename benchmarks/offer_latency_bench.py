@@ -40,9 +40,9 @@ to DialBegin; it is checked, not used.
    controller leads the router and the last routing step saw nobody waiting (the case
    here), the leader decides from its mirror of the live state (RouterService.fast_offer:
    acd.route's answer for a lone call of that shape, prepared after the last change) and
-   the session sends its one AGI command (Dial) at once; the offer's bookkeeping follows
-   the write, and the Lua enqueue-and-claim waits for the agent's DialBegin (a claim that
-   fails withdraws the ring). Otherwise: Redis enqueue, the router's step, the Lua claim,
+   the session sends its one AGI command (Dial) at once; the offer's bookkeeping and the
+   Lua enqueue-and-claim wait for the agent's DialBegin (a claim that fails withdraws the
+   ring). Otherwise: Redis enqueue, the router's step, the Lua claim,
    the hand-over to the owning session, Dial. The split of ours is printed below the table:
    the routing decision, the AGI command on the wire, and Asterisk's own share (that AGI
    command on the wire to the agent's INVITE on the wire).
