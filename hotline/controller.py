@@ -66,7 +66,7 @@ class Services:
     def fast_offer(self, call: QueuedCall) -> Assignment | None:
         """The assignment of a new call decided without reading Redis, or None: then
         ``enqueue`` it (see RouterService.fast_offer). The caller must then start
-        ``confirm_offer`` (the Redis claim) once its Dial is on its way."""
+        ``confirm_offer`` (the Redis claim) once Asterisk has sent the agent's INVITE."""
         return None if self.router is None else self.router.fast_offer(call)
 
     def confirm_offer(self, call: QueuedCall, agent_id: str) -> "asyncio.Task[bool]":
