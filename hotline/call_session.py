@@ -166,7 +166,8 @@ class CallSession:
                           arrived_at=queued_at, language=action.language, skills=action.skills,
                           priority=action.priority, caller=self.record.caller)
         recording = self.sv.recording_path(self.call_id)
-        await self.ch.run("EXEC", "MixMonitor", f"{recording},b")  # b: only the talk with an agent
+        # b: only the talk with an agent; i(): the dialplan's fallback sees it is already recording
+        await self.ch.run("EXEC", "MixMonitor", f"{recording},bi(HL_MIXMON)")
         self.record = self.record.but(recording=recording)
         self.event("queued", queue=action.queue, language=action.language, skills=sorted(action.skills))
         self._next_announce = queued_at + policy.announce_interval if policy.announce_interval > 0 else None

@@ -305,7 +305,8 @@ class Controller:
         path = self.settings.queue_log
         if not path.exists():
             return 0
-        records = queue_log.fold(path.read_text(errors="replace").splitlines())
+        records = queue_log.fold(path.read_text(errors="replace").splitlines(),
+                                 recording_of=self.sv.recording_path)
         known = await asyncio.to_thread(self.sv.store.known_ids, records.keys())
         fresh = [r for cid, r in records.items() if cid not in known]
         for record in fresh:

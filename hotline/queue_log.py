@@ -8,7 +8,7 @@ Line format: ``epoch|callid|queue|agent|EVENT|data1|data2|...``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Callable, Iterable
 
 from hotline.records import CallRecord
 
@@ -41,8 +41,11 @@ def _field(line: QueueLogLine, index: int, default: str = "") -> str:
     return line.data[index] if len(line.data) > index else default
 
 
-def fold(lines: Iterable[str], queue: str = FALLBACK_QUEUE) -> dict[str, CallRecord]:
-    """Build one record per finished fallback call; calls still in progress are left out."""
+def fold(lines: Iterable[str], queue: str = FALLBACK_QUEUE,
+         recording_of: Callable[[str], str] | None = None) -> dict[str, CallRecord]:
+    """Build one record per finished fallback call; calls still in progress are left out.
+    ``recording_of(call_id)`` names the file the fallback dialplan's MixMonitor wrote; it
+    is set on the calls an agent answered (the ``b`` option records nothing before that)."""
     records: dict[str, CallRecord] = {}
     finished: set[str] = set()
     for raw in lines:
@@ -59,7 +62,9 @@ def fold(lines: Iterable[str], queue: str = FALLBACK_QUEUE) -> dict[str, CallRec
         if record is None:
             continue
         if line.event == "CONNECT":
-            records[line.call_id] = record.but(answered_at=line.at, agent_id=line.agent, outcome="answered")
+            recording = recording_of(line.call_id) if recording_of else record.recording
+            records[line.call_id] = record.but(answered_at=line.at, agent_id=line.agent, outcome="answered",
+                                               recording=recording)
         elif line.event in ("COMPLETEAGENT", "COMPLETECALLER"):
             records[line.call_id] = record.but(ended_at=line.at, outcome="answered",
                                                agent_id=record.agent_id or line.agent)

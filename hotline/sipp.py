@@ -6,6 +6,7 @@ in its own temporary folder because it writes its error logs into the working di
 """
 from __future__ import annotations
 
+import math
 import shutil
 import subprocess
 import tempfile
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import jinja2
 
+SPEECH_FILE = "speech.ulaw"  # what a speaking citizen streams, written into its work folder
 SCENARIOS = Path(__file__).resolve().parent / "sipp_scenarios"
 
 
@@ -57,9 +59,25 @@ class SippPeer:
         return log.read_text(errors="replace")[-3000:] if log.exists() else ""
 
 
-def _start(role: str, scenario: str, args: list[str]) -> SippPeer:
+def ulaw_tone(seconds: float, hz: float = 425.0, amplitude: int = 8000) -> bytes:
+    """Raw G.711 mu-law samples (8 kHz) of a sine tone: the "voice" a test citizen streams
+    with SIPp's rtp_stream, so recordings and bridges carry real audio frames."""
+    out = bytearray()
+    for n in range(int(seconds * 8000)):
+        sample = int(amplitude * math.sin(2 * math.pi * hz * n / 8000))
+        sign = 0x80 if sample < 0 else 0
+        magnitude = min(abs(sample), 32635) + 0x84
+        exponent = max(0, magnitude.bit_length() - 8)
+        mantissa = (magnitude >> (exponent + 3)) & 0x0F
+        out.append(~(sign | (exponent << 4) | mantissa) & 0xFF)
+    return bytes(out)
+
+
+def _start(role: str, scenario: str, args: list[str], files: dict[str, bytes] | None = None) -> SippPeer:
     workdir = Path(tempfile.mkdtemp(prefix=f"sipp-{role}-"))
     (workdir / "scenario.xml").write_text(scenario)
+    for name, data in (files or {}).items():
+        (workdir / name).write_bytes(data)
     out = open(workdir / "sipp.out", "wb")
     proc = subprocess.Popen([sipp_binary(), "-sf", "scenario.xml", "-trace_err", "-nostdin", *args],
                             cwd=workdir, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
@@ -79,19 +97,22 @@ def start_agent(port: int, media_port: int, answer: bool = True, ring_ms: int = 
 def start_caller(server_port: int, caller: str, dnis: str = "12345", digits: str = "",
                  digit_delay_ms: int = 1500, inter_digit_ms: int = 1500, hold_ms: int = 4000,
                  local_port: int = 0, media_port: int = 0, calls: int = 1, rate: float = 1.0,
-                 dtmf: str = "") -> SippPeer:
-    """A citizen dialling ``dnis``; exits 0 when every call completed.
+                 dtmf: str = "", speak: bool = False) -> SippPeer:
+    """A citizen dialling ``dnis``; exits 0 when every call completed. With ``speak`` the
+    citizen streams a tone (PCMU) from the end of its digits to the end of the call.
 
     DTMF goes as RFC 4733 (pcap replay) for one digit and as SIP INFO for longer sequences:
     SIPp replays every pcap with the same RTP timestamps, so a receiver rightly takes a
     second replayed digit for a repeat of the first event."""
     dtmf = dtmf or ("rfc4733" if len(digits) <= 1 else "info")
     scenario = render_scenario("caller.xml.j2", caller=caller, dnis=dnis, digits=digits, dtmf=dtmf,
-                       digit_delay_ms=digit_delay_ms, inter_digit_ms=inter_digit_ms, hold_ms=hold_ms)
+                       digit_delay_ms=digit_delay_ms, inter_digit_ms=inter_digit_ms, hold_ms=hold_ms,
+                               speech=SPEECH_FILE if speak else "")
     args = ["-i", "127.0.0.1", "-mi", "127.0.0.1", "-m", str(calls), "-r", str(rate),
             "-timeout", str(int(hold_ms / 1000) + 60), "-timeout_error"]
     if local_port:
         args += ["-p", str(local_port)]
     if media_port:
         args += ["-mp", str(media_port)]
-    return _start(f"caller{caller}", scenario, [*args, f"127.0.0.1:{server_port}"])
+    files = {SPEECH_FILE: ulaw_tone(1.0)} if speak else None
+    return _start(f"caller{caller}", scenario, [*args, f"127.0.0.1:{server_port}"], files)

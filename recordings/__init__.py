@@ -2,7 +2,8 @@
 
 Every call that reaches a call taker is recorded by Asterisk's MixMonitor (started by the
 call session when the call enters the queue, with the ``b`` option: only the conversation with
-the agent, never the waiting music), for the daily quality checks and the monthly assessments
+the agent, never the waiting music; the dialplan's app_queue fallback records the same way
+when the controller is away), for the daily quality checks and the monthly assessments
 of call takers. One WAV file per call, named by the call id that is also the call record's
 primary key, so a record points at its recording and a recording at its record.
 """

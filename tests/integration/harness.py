@@ -184,11 +184,11 @@ class Hotline:
 
     # -- citizens -------------------------------------------------------------------------
     def call(self, caller: str, digits: str = "", dnis: str = "12345", hold_ms: int = 3000,
-             digit_delay_ms: int = 1200, inter_digit_ms: int = 1500) -> SippPeer:
+             digit_delay_ms: int = 1200, inter_digit_ms: int = 1500, speak: bool = False) -> SippPeer:
         self._media += 10
         peer = start_caller(self.settings.sip_port, caller, dnis=dnis, digits=digits, hold_ms=hold_ms,
                             digit_delay_ms=digit_delay_ms, inter_digit_ms=inter_digit_ms,
-                            media_port=self._media)
+                            media_port=self._media, speak=speak)
         self.peers.append(peer)
         self._placed[caller] = time.time()
         return peer

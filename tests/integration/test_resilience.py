@@ -14,7 +14,7 @@ def test_fallback_queue_serves_calls_while_controller_is_down(fresh: Hotline) ->
         fresh.agent_phone(agent["id"])
     fresh.stop_controller()
     try:
-        caller = fresh.call("13800000010", digits="", hold_ms=5000)
+        caller = fresh.call("13800000010", digits="", hold_ms=5000, speak=True)
         assert caller.wait(timeout=90) == 0, caller.errors() + caller.output()
     finally:
         fresh.start_controller()
@@ -24,6 +24,16 @@ def test_fallback_queue_serves_calls_while_controller_is_down(fresh: Hotline) ->
     assert rec["agent_id"] in {a["id"] for a in AGENTS}
     assert rec["dnis"] == "12345"
     assert rec["wait_seconds"] is not None and rec["wait_seconds"] < 15
+    assert_recorded(fresh, rec, seconds=3)
+
+
+def assert_recorded(hotline: Hotline, rec: dict, seconds: float) -> None:
+    """The record names a WAV file that MixMonitor wrote with at least ``seconds`` of talk
+    (8 kHz, 16-bit mono: 16,000 bytes a second after the header)."""
+    assert rec["recording"].endswith(f"/recordings/{rec['call_id']}.wav"), rec["recording"]
+    path = hotline.settings.asterisk_root / rec["recording"].lstrip("/")
+    hotline.wait_for(lambda: path.exists() and path.stat().st_size > 44 + 16_000 * seconds, 10,
+                     f"no recording of {seconds} s at {path}")
 
 
 def test_controller_logs_in_again_after_asterisk_restart(fresh: Hotline) -> None:
@@ -34,10 +44,11 @@ def test_controller_logs_in_again_after_asterisk_restart(fresh: Hotline) -> None
                    "controller did not log in to AMI again:\n" + fresh.controller_log())
     fresh.agent_phone("2002")
     fresh.desk("log_in", "2002")
-    caller = fresh.call("13800000011", digits="1", hold_ms=3000)
+    caller = fresh.call("13800000011", digits="1", hold_ms=3000, speak=True)
     assert caller.wait(timeout=60) == 0, caller.errors() + caller.output()
     rec = fresh.record("13800000011")
     assert (rec["outcome"], rec["agent_id"], rec["source"]) == ("answered", "2002", "controller")
+    assert_recorded(fresh, rec, seconds=2)
 
 
 def test_controller_on_postgresql_stores_the_call_there(fresh: Hotline) -> None:
@@ -90,7 +101,7 @@ def test_a_lost_redis_sends_calls_to_the_fallback_and_loses_no_record(fresh: Hot
         fresh.start_controller(redis_url=f"redis://127.0.0.1:{port}/0")
         redis_server.terminate()
         redis_server.wait(timeout=10)
-        caller = fresh.call("13800000021", digits="1", hold_ms=4000)
+        caller = fresh.call("13800000021", digits="1", hold_ms=4000, speak=True)
         assert caller.wait(timeout=90) == 0, caller.errors()
         log = fresh.controller_log(tail=200_000)
         log = log[log.rindex("FastAGI listening"):]  # this controller's run only
@@ -103,3 +114,4 @@ def test_a_lost_redis_sends_calls_to_the_fallback_and_loses_no_record(fresh: Hot
     rec = fresh.record("13800000021", timeout=30)
     assert (rec["source"], rec["outcome"]) == ("fallback", "answered")
     assert rec["agent_id"] in {a["id"] for a in AGENTS}
+    assert_recorded(fresh, rec, seconds=2)  # one recording: the session's, not restarted by the fallback

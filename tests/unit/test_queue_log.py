@@ -113,3 +113,9 @@ def test_malformed_lines_inside_a_log_are_skipped() -> None:
              f"nan-ish|hotline-itest-1700000000.5|{Q}|2003|ABANDON|1|1|1", ANSWERED[2]]
     rec = fold(lines)["hotline-itest-1700000000.5"]
     assert rec.outcome == "answered" and rec.talk_seconds == 25
+
+
+def test_answered_fallback_call_points_at_the_dialplans_recording() -> None:
+    records = fold(ANSWERED + ABANDONED, recording_of=lambda cid: f"/inst/recordings/{cid}.wav")
+    assert records["hotline-itest-1700000000.5"].recording == "/inst/recordings/hotline-itest-1700000000.5.wav"
+    assert records["hotline-itest-1700000100.9"].recording == ""  # nobody answered: nothing recorded
