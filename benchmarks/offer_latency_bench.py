@@ -36,7 +36,7 @@ to DialBegin; it is checked, not used.
    p99s that swapped places from one run to the next). The hypervisor's "steal" time during
    each system's rounds is printed below the table: the tail follows it.
    ours: the call's ``queued`` event in the database (CallSession writes it just before the
-   call enters the shared queue, once the recording is started). When the session's
+   call enters the shared queue; both systems record from the agent's answer, see recordings/). When the session's
    controller leads the router and the last routing step saw nobody waiting (the case
    here), the leader decides from its mirror of the live state (RouterService.fast_offer:
    acd.route's answer for a lone call of that shape, prepared after the last change) and

@@ -18,6 +18,7 @@ from hotline.agi_server import AgiChannel, ChannelGone
 from hotline.live_state import QueuedCall
 from hotline.records import CallEvent, CallRecord
 from hotline.waiting_info import announcement_attrs
+from recordings import record_on_answer
 
 if TYPE_CHECKING:
     from hotline.controller import Services
@@ -165,10 +166,6 @@ class CallSession:
         call = QueuedCall(call_id=self.call_id, owner=self.sv.controller_id, queue=action.queue,
                           arrived_at=queued_at, language=action.language, skills=action.skills,
                           priority=action.priority, caller=self.record.caller)
-        recording = self.sv.recording_path(self.call_id)
-        # b: only the talk with an agent; i(): the dialplan's fallback sees it is already recording
-        await self.ch.run("EXEC", "MixMonitor", f"{recording},bi(HL_MIXMON)")
-        self.record = self.record.but(recording=recording)
         self.event("queued", queue=action.queue, language=action.language, skills=sorted(action.skills))
         self._next_announce = queued_at + policy.announce_interval if policy.announce_interval > 0 else None
         self._callback_offered = False
@@ -356,10 +353,11 @@ class CallSession:
     async def _dial(self, agent_id: str, policy: Any, after_write: Callable[[], None]) -> str:
         # One AGI round trip between the assignment and the agent's INVITE: Dial's own
         # music (m) plays while the agent rings (replacing the waiting music, if any), and
-        # the recording was started at enqueue.
+        # the recording starts when the agent answers (U, see recordings/__init__.py).
         try:
             # g: when the agent hangs up first, the caller stays with us (survey, record).
-            await self.ch.run("EXEC", "Dial", f"PJSIP/{agent_id},{int(policy.ring_timeout)},mg",
+            record = record_on_answer(self.sv.recording_path(self.call_id))
+            await self.ch.run("EXEC", "Dial", f"PJSIP/{agent_id},{int(policy.ring_timeout)},mg{record}",
                               after_write=after_write)
         except ChannelGone:
             return "CANCEL" if self.track.answered_at is None else "ANSWER"
@@ -385,7 +383,8 @@ class CallSession:
         now = self.now()
         if self.track.answered_at is not None:
             self.record = self.record.but(outcome="answered", answered_at=self.track.answered_at,
-                                          agent_id=self.agent_id or self.record.agent_id)
+                                          agent_id=self.agent_id or self.record.agent_id,
+                                          recording=self.sv.recording_path(self.call_id))
             self.event("answered", agent=self.record.agent_id, at=self.track.answered_at)
         if self.record.outcome == "in_progress":
             self.record = self.record.but(outcome="abandoned" if self.record.queued_at else "ivr_end")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from hotline.agi_server import AgiChannel, ChannelGone
 from hotline.records import CallEvent, CallRecord
+from recordings import record_on_answer
 
 if TYPE_CHECKING:
     from hotline.controller import Services
@@ -43,7 +44,8 @@ async def run_callback(sv: "Services", ch: AgiChannel) -> None:
                         {"number": call.caller, "agent": agent_id, "attempt": attempt})]
     status, answered_ms = "CANCEL", ""
     try:
-        await ch.run("EXEC", "Dial", f"PJSIP/{call.caller}@trunk-out,{int(policy.callback_ring_timeout)},g")
+        record_it = record_on_answer(sv.recording_path(ch.uniqueid))
+        await ch.run("EXEC", "Dial", f"PJSIP/{call.caller}@trunk-out,{int(policy.callback_ring_timeout)},g{record_it}")
         status = (await ch.run("GET VARIABLE", "DIALSTATUS", allow_dead=True)).data
         answered_ms = (await ch.run("GET VARIABLE", "ANSWEREDTIME_MS", allow_dead=True)).data
     except ChannelGone:
@@ -51,7 +53,8 @@ async def run_callback(sv: "Services", ch: AgiChannel) -> None:
     end = sv.clock()
     talk = float(answered_ms) / 1000.0 if answered_ms.replace(".", "", 1).isdigit() else None
     if status == "ANSWER":
-        record = record.but(outcome="answered", answered_at=end - (talk or 0.0), ended_at=end)
+        record = record.but(outcome="answered", answered_at=end - (talk or 0.0), ended_at=end,
+                            recording=sv.recording_path(ch.uniqueid))
     else:
         # No answer, busy, unreachable, or the agent gave up while it rang (CANCEL): the
         # citizen was not reached, so the promise still stands while tries are left.

@@ -44,8 +44,8 @@ def _field(line: QueueLogLine, index: int, default: str = "") -> str:
 def fold(lines: Iterable[str], queue: str = FALLBACK_QUEUE,
          recording_of: Callable[[str], str] | None = None) -> dict[str, CallRecord]:
     """Build one record per finished fallback call; calls still in progress are left out.
-    ``recording_of(call_id)`` names the file the fallback dialplan's MixMonitor wrote; it
-    is set on the calls an agent answered (the ``b`` option records nothing before that)."""
+    ``recording_of(call_id)`` names the file app_queue's MixMonitor wrote (queues.conf
+    ``monitor-format``, started on the member's answer); it is set on the calls an agent answered."""
     records: dict[str, CallRecord] = {}
     finished: set[str] = set()
     for raw in lines:

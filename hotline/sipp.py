@@ -86,12 +86,15 @@ def _start(role: str, scenario: str, args: list[str], files: dict[str, bytes] | 
 
 
 def start_agent(port: int, media_port: int, answer: bool = True, ring_ms: int = 500,
-                hangup_after_ms: int = 0) -> SippPeer:
+                hangup_after_ms: int = 0, speak: bool = False) -> SippPeer:
     """A phone on 127.0.0.1:port (a call taker's, or a citizen's for callbacks), answering
-    after ring_ms (or never), hanging up itself after hangup_after_ms when that is set."""
-    scenario = render_scenario("agent.xml.j2", answer=answer, ring_ms=ring_ms, hangup_after_ms=hangup_after_ms)
+    after ring_ms (or never), hanging up itself after hangup_after_ms when that is set;
+    with ``speak`` it streams a tone (PCMU) from its answer to the end of each call."""
+    scenario = render_scenario("agent.xml.j2", answer=answer, ring_ms=ring_ms, hangup_after_ms=hangup_after_ms,
+                               speech=SPEECH_FILE if speak else "")
     return _start(f"agent{port}", scenario, ["-i", "127.0.0.1", "-p", str(port), "-mi", "127.0.0.1",
-                                             "-mp", str(media_port), "-bind_local"])
+                                             "-mp", str(media_port), "-bind_local"],
+                  {SPEECH_FILE: ulaw_tone(1.0)} if speak else None)
 
 
 def start_caller(server_port: int, caller: str, dnis: str = "12345", digits: str = "",
@@ -114,5 +117,5 @@ def start_caller(server_port: int, caller: str, dnis: str = "12345", digits: str
         args += ["-p", str(local_port)]
     if media_port:
         args += ["-mp", str(media_port)]
-    files = {SPEECH_FILE: ulaw_tone(1.0)} if speak else None
-    return _start(f"caller{caller}", scenario, [*args, f"127.0.0.1:{server_port}"], files)
+    return _start(f"caller{caller}", scenario, [*args, f"127.0.0.1:{server_port}"],
+                  {SPEECH_FILE: ulaw_tone(1.0)} if speak else None)

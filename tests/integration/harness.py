@@ -155,11 +155,11 @@ class Hotline:
         self.peers.append(peer)
         return peer
 
-    def citizen_phone(self, hangup_after_ms: int = 2000, answer: bool = True) -> SippPeer:
+    def citizen_phone(self, hangup_after_ms: int = 2000, answer: bool = True, speak: bool = False) -> SippPeer:
         """The phone the outbound trunk reaches: a citizen being called back."""
         self._media += 10
         peer = start_agent(CITIZEN_PHONE_PORT, self._media, answer=answer, ring_ms=300,
-                           hangup_after_ms=hangup_after_ms)
+                           hangup_after_ms=hangup_after_ms, speak=speak)
         self.peers.append(peer)
         return peer
 
@@ -207,6 +207,14 @@ class Hotline:
 
         self.wait_for(ready, timeout, f"no call record for {caller}\n{self.controller_log()}")
         return found
+
+    def assert_recorded(self, rec: dict[str, Any], seconds: float) -> None:
+        """The record names a WAV file that MixMonitor wrote with at least ``seconds`` of talk
+        (8 kHz, 16-bit mono: 16,000 bytes a second after the header)."""
+        assert rec["recording"].endswith(f"/recordings/{rec['call_id']}.wav"), rec["recording"]
+        path = self.settings.asterisk_root / rec["recording"].lstrip("/")
+        self.wait_for(lambda: path.exists() and path.stat().st_size > 44 + 16_000 * seconds, 10,
+                      f"no recording of {seconds} s at {path}")
 
     @staticmethod
     def wait_for(check: Callable[[], Any], timeout: float, message: str) -> Any:

@@ -27,6 +27,8 @@ def test_english_caller_waits_for_english_seat_even_with_mandarin_agents_idle(fr
     assert peer.wait(timeout=90) == 0
     rec = fresh.record("13700000001")
     assert rec["outcome"] == "abandoned" and rec["agent_id"] == ""
+    assert rec["recording"] == ""  # nobody answered: nothing recorded, no empty file
+    assert not (fresh.settings.recordings_dir / f"{rec['call_id']}.wav").exists()
     assert rec["wait_seconds"] > 12  # past every relaxation step: language is never relaxed
     assert events(fresh, rec, "offered") == []
     log_in(fresh, "2003")

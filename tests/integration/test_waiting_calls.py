@@ -28,7 +28,7 @@ def test_survey_after_the_agent_hangs_up_stores_satisfaction(fresh: Hotline) -> 
 def test_waiting_caller_hears_position_and_gets_a_callback_keeping_their_place(fresh: Hotline) -> None:
     fresh.agent_phone("2002")
     fresh.desk("log_in", "2002")
-    fresh.citizen_phone(hangup_after_ms=2000)
+    fresh.citizen_phone(hangup_after_ms=2000, speak=True)
     busy = fresh.call("13600000002", digits="1", hold_ms=30000)  # keeps 2002 busy for 30 s
     fresh.wait_for(lambda: fresh.agent_state("2002")["state"] == "on_call", 30, "2002 never answered")
     waiting = fresh.call("13600000003", dnis="12346", digits="1", digit_delay_ms=17000, hold_ms=40000)
@@ -43,6 +43,7 @@ def test_waiting_caller_hears_position_and_gets_a_callback_keeping_their_place(f
     assert (back["source"], back["outcome"], back["agent_id"], back["caller"]) == (
         "callback", "answered", "2002", "13600000003")
     assert back["queue"] == "province"
+    fresh.assert_recorded(back, seconds=1)  # the callback's talk, recorded from the citizen's answer
 
 
 def _book_callback(h: Hotline, caller: str) -> dict:
