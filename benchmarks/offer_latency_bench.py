@@ -125,11 +125,12 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 # The harness derives every port and the instance name from this at import time.
 os.environ.setdefault("HOTLINE_TEST_PORT_BASE", "35000")
 
+from benchmarks.stats import bootstrap_difference, median, p99, percentile  # noqa: E402
 from hotline.sipp import SippPeer  # noqa: E402
 from tests.integration.harness import AGENT_PORT, AGENTS, BASE, TEST_QUEUE_DEFAULTS, Hotline  # noqa: E402
 
@@ -465,15 +466,6 @@ class Results:
         self.rows.append((scenario, system, [s * 1000.0 for s in seconds]))
         if seconds:
             log(f"{scenario} / {system}: n={len(seconds)} median={statistics.median(seconds) * 1000:.1f} ms")
-
-
-def pct(xs: list[float], p: float) -> float:
-    if len(xs) == 1:
-        return xs[0]
-    s = sorted(xs)
-    k = (len(s) - 1) * p / 100.0
-    lo, hi = math.floor(k), math.ceil(k)
-    return s[lo] + (s[hi] - s[lo]) * (k - lo)
 
 
 def epoch(value: Any) -> float:
@@ -830,15 +822,24 @@ def print_table(res: Results, args: argparse.Namespace) -> None:
         for sy in ("ours", "app_queue"):
             xs = by.get((s, sy), [])
             if xs:
-                print(f"{s:<30}{sy:<11}{len(xs):>4}{statistics.median(xs):>11.1f}{pct(xs, 99):>9.1f}{max(xs):>9.1f}")
+                print(f"{s:<30}{sy:<11}{len(xs):>4}{statistics.median(xs):>11.1f}{percentile(xs, 99):>9.1f}{max(xs):>9.1f}")
             else:
                 print(f"{s:<30}{sy:<11}{0:>4}{'-':>11}{'-':>9}{'-':>9}")
         ours, theirs = by.get((s, "ours"), []), by.get((s, "app_queue"), [])
         if ours and theirs:
             print(f"{'':<30}{'ratio app_queue/ours':<26}{statistics.median(theirs) / statistics.median(ours):>9.1f}x"
-                  f"{pct(theirs, 99) / pct(ours, 99):>8.1f}x")
+                  f"{percentile(theirs, 99) / percentile(ours, 99):>8.1f}x")
+            if min(len(ours), len(theirs)) >= 20:
+                res.notes.append(f"scenario {s.split()[0]}, ours minus app_queue with its 95 % bootstrap interval: "
+                                 f"median {signed_interval(ours, theirs, median)}, p99 {signed_interval(ours, theirs, p99)} "
+                                 f"(an interval across 0: this run does not tell which is faster)")
     for note in res.notes:
         print(note)
+
+
+def signed_interval(ours: list[float], theirs: list[float], stat: Callable[[Sequence[float]], float]) -> str:
+    diff, lo, hi = bootstrap_difference(ours, theirs, stat)
+    return f"{diff:+.2f} ms [{lo:+.2f}, {hi:+.2f}]"
 
 
 def main() -> None:
@@ -939,7 +940,7 @@ def main() -> None:
         res.rows.sort(key=lambda r: r[0])  # scenario 1, 2, 3
         if routing:
             agi_part = (f"; queued -> its AGI Dial on the wire {statistics.median(bench.agi_part) * 1000:.2f} ms"
-                        f" (p99 {pct([x * 1000 for x in bench.agi_part], 99):.2f})" if bench.agi_part else "")
+                        f" (p99 {percentile([x * 1000 for x in bench.agi_part], 99):.2f})" if bench.agi_part else "")
             res.notes.append(f"ours, scenario 1 split: queued -> 'offered' (the routing decision) median "
                              f"{statistics.median(routing) * 1000:.2f} ms{agi_part}; the rest is Asterisk's")
         if capturing:
@@ -961,13 +962,13 @@ def main() -> None:
         if bench.join_part:
             xs = [x * 1000 for x in bench.join_part]
             res.notes.append(f"app_queue, scenario 1 from QueueCallerJoin's AMI Timestamp instead of Queue()'s start: "
-                             f"median {statistics.median(xs):.2f} ms, p99 {pct(xs, 99):.2f} (the manager stamps an "
+                             f"median {statistics.median(xs):.2f} ms, p99 {percentile(xs, 99):.2f} (the manager stamps an "
                              f"event when it formats it, after the stasis hand-off: the join is earlier than that)")
         if capturing:
             agi = [x * 1000 for x in sniffer.agi_to_invite()]
             if agi:
                 res.notes.append(f"ours: AGI 'EXEC Dial' on the wire -> agent INVITE on the wire (Asterisk's share), "
-                                 f"n={len(agi)}: median {statistics.median(agi):.2f} ms, p99 {pct(agi, 99):.2f}, "
+                                 f"n={len(agi)}: median {statistics.median(agi):.2f} ms, p99 {percentile(agi, 99):.2f}, "
                                  f"min {min(agi):.2f}, max {max(agi):.2f}")
         res.notes.append("scenario 2: ours = AgentDesk.log_in, app_queue = AMI QueuePause Paused=false; "
                          "scenario 3: app_queue measured from its effective wrap-up end floor(end)+5 s")

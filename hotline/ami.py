@@ -14,7 +14,7 @@ from typing import Any, Awaitable, Callable
 
 from panoramisk import Manager
 
-from hotline.ami_events import EVENT_NAMES, AmiEvent, ChannelListed, parse_event
+from hotline.ami_events import EVENT_CATEGORIES, EVENT_NAMES, AmiEvent, ChannelListed, parse_event
 from hotline.settings import Settings
 from hotline.tasks import TaskOwner
 
@@ -74,7 +74,7 @@ class AmiClient:
         s = self._settings
         self.manager = _BackoffManager(
             Backoff(), loop=asyncio.get_running_loop(), host="127.0.0.1", port=s.ami_port,
-            username=s.ami_user, secret=s.ami_secret, events="on", ping_delay=5, ping_interval=5,
+            username=s.ami_user, secret=s.ami_secret, events=EVENT_CATEGORIES, ping_delay=5, ping_interval=5,
             on_login=self._logged_in, on_disconnect=self._disconnected,
         )
         self.manager.register_event("*", self._dispatch)

@@ -87,6 +87,11 @@ _BUILDERS: dict[str, Callable[[Mapping[str, str]], AmiEvent]] = {
 
 # The events the controller asks Asterisk for (hotline.ami.AmiClient.subscribe_only).
 EVENT_NAMES = ("Hangup", "DialBegin", "DialEnd", "FullyBooted", "DeviceStateChange", "OriginateResponse")
+# Their classes (Asterisk 22: FullyBooted is "system", the others "call"), sent at login.
+# Asterisk wakes a session's thread only for events of its classes; the name filter is
+# applied after that wake-up. With "on", every Newexten, RTCP report, ... of every call
+# woke a thread inside Asterisk, e.g. the Newexten of the very Dial that offers a call.
+EVENT_CATEGORIES = "call,system"
 
 
 def parse_event(msg: Mapping[str, str]) -> AmiEvent | None:

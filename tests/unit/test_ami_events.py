@@ -108,3 +108,15 @@ def test_backoff_custom_first_and_cap() -> None:
     assert [backoff.next_delay() for _ in range(4)] == [1.0, 2.0, 3.0, 3.0]
     backoff.reset()
     assert backoff.next_delay() == 1.0
+
+
+def test_the_login_event_classes_cover_every_event_the_controller_uses() -> None:
+    """Asterisk sends a session only the classes it logged in with; an event added to
+    EVENT_NAMES in a class not asked for would never arrive (classes from Asterisk 22's
+    manager_event calls)."""
+    from hotline.ami_events import EVENT_CATEGORIES, EVENT_NAMES
+
+    asterisk_class = {"Hangup": "call", "DialBegin": "call", "DialEnd": "call", "DeviceStateChange": "call",
+                      "OriginateResponse": "call", "FullyBooted": "system"}
+    assert set(EVENT_NAMES) == set(asterisk_class)
+    assert {asterisk_class[n] for n in EVENT_NAMES} == set(EVENT_CATEGORIES.split(","))
