@@ -55,10 +55,10 @@ to DialBegin; it is checked, not used.
    close to a fixed gap, our offers all fell a few ms after the previous caller's
    hang-up and app_queue's all just before it, so only ours met the tear-down: the
    share of offers within 50 ms of another call's hang-up is printed for both as a
-   check). The least gap is there because the fallback queue has app_queue's default
-   ``autofill = no``, under which a caller who is not at the head waits for the head to be
-   connected and then for its own 1 s re-check, idle agents or not (seen while writing this
-   benchmark: a second caller arriving while the first one's agent still rang waited 2 s).
+   check). The least gap keeps each call a lone arrival to an idle agent, the case this
+   scenario measures (it dates from when the fallback queue had app_queue's default
+   ``autofill = no``, under which a second caller arriving while the first one's agent still
+   rang waited 2 s for its turn; queues.conf now sets ``autofill = yes``).
 2. **agent logs in / is unpaused** -- every agent is unavailable, a call waits, one agent
    becomes available. ours: all agents logged out; the call is waiting once the AMI
    ``MusicOnHoldStart`` of the caller is seen (the session starts the music as it puts the
@@ -88,7 +88,7 @@ to DialBegin; it is checked, not used.
    (published immediately before that time() call). Offers straight to an idle agent
    (each chain's first call) are not samples. Wrap-ups of several agents often end in the
    same second (and app_queue's whole-second rounding makes them end at the same instant),
-   so with autofill = no the callers behind the head wait about one more re-check each:
+   so callers behind the head may wait for a later re-check:
    row "3b" keeps only the offers whose call was the oldest one waiting at F, i.e. the
    pure "one agent frees, the head caller gets it" figure.
 
