@@ -19,11 +19,11 @@ import random
 import statistics
 import time
 from types import SimpleNamespace
-from typing import Sequence
 
 from acd import QueuePolicy, route
 from agents.roster import RosterAgent
 from agents.state import AgentRecord, AgentState
+from benchmarks.stats import nearest_rank_p99 as p99
 from hotline.live_state import QueuedCall
 from hotline.router_service import RouterService
 from hotline.snapshot import build_snapshot
@@ -50,11 +50,6 @@ def leader(roster: dict[str, RosterAgent], records: list[AgentRecord]) -> Router
     router._mirror = ([], records)
     router._agents_at(records, NOW)  # what the step that read the mirror does, off the offer path
     return router
-
-
-def p99(xs: Sequence[float]) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(0.99 * (len(xs) - 1))))]
 
 
 def measure(n: int, calls: int, seed: int = 12345) -> tuple[list[float], list[float], list[float]]:

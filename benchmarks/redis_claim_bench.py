@@ -36,6 +36,7 @@ from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
 from agents.state import AgentRecord, AgentState, is_available
+from benchmarks.stats import nearest_rank_p99 as p99
 from hotline.live_state import LiveState, QueuedCall
 
 NOW = 1_700_000_000.0
@@ -89,11 +90,6 @@ async def claim_watch(live: LiveState, call_id: str, agent_id: str, now: float, 
 async def commandstats(redis: Redis) -> dict[str, dict[str, float]]:
     info = await redis.info("commandstats")
     return {k[len("cmdstat_"):]: v for k, v in info.items() if k.startswith("cmdstat_")}
-
-
-def p99(samples: list[float]) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
 
 
 async def run(url: str, iterations: int, n_agents: int, n_calls: int) -> None:

@@ -27,6 +27,12 @@ def p99(xs: Sequence[float]) -> float:
     return percentile(xs, 99.0)
 
 
+def nearest_rank_p99(xs: Sequence[float]) -> float:
+    """99th percentile as the order statistic nearest to rank 0.99 * (n - 1)."""
+    s = sorted(xs)
+    return s[min(len(s) - 1, int(round(0.99 * (len(s) - 1))))]
+
+
 def median(xs: Sequence[float]) -> float:
     return statistics.median(xs)
 

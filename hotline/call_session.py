@@ -60,7 +60,8 @@ class CallSession:
         self.keep_in_queue = False
         self._next_announce: float | None = None
         self._callback_offered = False
-        self._record_option = ""  # Dial's U() option that records from the answer (set when queued)
+        self._recording = ""      # the call's recording file, and Dial's U() option that
+        self._record_option = ""  # starts it on the agent's answer (both set when queued)
 
     def now(self) -> float:
         return self.sv.clock()
@@ -162,7 +163,8 @@ class CallSession:
         policy = self.sv.queues[action.queue]
         # Worked out before the call is queued: nothing but the decision and the Dial line
         # stands between the queue entry and the agent's INVITE (a path costs ~60 us here).
-        self._record_option = record_on_answer(self.sv.recording_path(self.call_id))
+        self._recording = self.sv.recording_path(self.call_id)
+        self._record_option = record_on_answer(self._recording)
         queued_at = self.now()
         self.record = self.record.but(queue=action.queue, language=action.language,
                                       skills=",".join(sorted(action.skills)),
@@ -387,7 +389,7 @@ class CallSession:
         if self.track.answered_at is not None:
             self.record = self.record.but(outcome="answered", answered_at=self.track.answered_at,
                                           agent_id=self.agent_id or self.record.agent_id,
-                                          recording=self.sv.recording_path(self.call_id))
+                                          recording=self._recording)
             self.event("answered", agent=self.record.agent_id, at=self.track.answered_at)
         if self.record.outcome == "in_progress":
             self.record = self.record.but(outcome="abandoned" if self.record.queued_at else "ivr_end")

@@ -6,6 +6,7 @@ in its own temporary folder because it writes its error logs into the working di
 """
 from __future__ import annotations
 
+import functools
 import math
 import shutil
 import subprocess
@@ -59,6 +60,7 @@ class SippPeer:
         return log.read_text(errors="replace")[-3000:] if log.exists() else ""
 
 
+@functools.cache
 def ulaw_tone(seconds: float, hz: float = 425.0, amplitude: int = 8000) -> bytes:
     """Raw G.711 mu-law samples (8 kHz) of a sine tone: the "voice" a test citizen streams
     with SIPp's rtp_stream, so recordings and bridges carry real audio frames."""
@@ -71,6 +73,11 @@ def ulaw_tone(seconds: float, hz: float = 425.0, amplitude: int = 8000) -> bytes
         mantissa = (magnitude >> (exponent + 3)) & 0x0F
         out.append(~(sign | (exponent << 4) | mantissa) & 0xFF)
     return bytes(out)
+
+
+def _speech(speak: bool) -> dict[str, bytes] | None:
+    """The files a speaking peer needs in its work folder (one second of tone, looped)."""
+    return {SPEECH_FILE: ulaw_tone(1.0)} if speak else None
 
 
 def _start(role: str, scenario: str, args: list[str], files: dict[str, bytes] | None = None) -> SippPeer:
@@ -94,7 +101,7 @@ def start_agent(port: int, media_port: int, answer: bool = True, ring_ms: int = 
                                speech=SPEECH_FILE if speak else "")
     return _start(f"agent{port}", scenario, ["-i", "127.0.0.1", "-p", str(port), "-mi", "127.0.0.1",
                                              "-mp", str(media_port), "-bind_local"],
-                  {SPEECH_FILE: ulaw_tone(1.0)} if speak else None)
+                  _speech(speak))
 
 
 def start_caller(server_port: int, caller: str, dnis: str = "12345", digits: str = "",
@@ -118,4 +125,4 @@ def start_caller(server_port: int, caller: str, dnis: str = "12345", digits: str
     if media_port:
         args += ["-mp", str(media_port)]
     return _start(f"caller{caller}", scenario, [*args, f"127.0.0.1:{server_port}"],
-                  {SPEECH_FILE: ulaw_tone(1.0)} if speak else None)
+                  _speech(speak))

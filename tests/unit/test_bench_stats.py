@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from benchmarks.stats import bootstrap_difference, median, p99, percentile
+from benchmarks.stats import bootstrap_difference, median, nearest_rank_p99, p99, percentile
 
 
 def test_percentile_interpolates_between_order_statistics() -> None:
@@ -39,3 +39,9 @@ def test_bootstrap_is_deterministic_for_a_seed() -> None:
     assert bootstrap_difference(a, b, p99, seed=7) == bootstrap_difference(a, b, p99, seed=7)
     with pytest.raises(ValueError):
         bootstrap_difference([], b, p99)
+
+
+def test_nearest_rank_p99_is_a_sample() -> None:
+    xs = [float(i) for i in range(1, 101)]
+    assert nearest_rank_p99(xs) == 99.0  # rank round(0.99 * 99) = 98, zero-based
+    assert nearest_rank_p99([3.0]) == 3.0
