@@ -832,7 +832,7 @@ def print_table(res: Results, args: argparse.Namespace) -> None:
             if min(len(ours), len(theirs)) >= 20:
                 res.notes.append(f"scenario {s.split()[0]}, ours minus app_queue with its 95 % bootstrap interval: "
                                  f"median {signed_interval(ours, theirs, median)}, p99 {signed_interval(ours, theirs, p99)} "
-                                 f"(an interval across 0: this run does not tell which is faster)")
+                                 f"(an interval that contains 0 does not tell which is faster)")
     for note in res.notes:
         print(note)
 

@@ -7,7 +7,8 @@ the answering leg before the two are bridged, with the ``b`` option (only the br
 ``a`` (a later segment of the same call, e.g. after a fallback, is appended, never truncates the
 first). So no file is made for calls nobody answered, and nothing is done on the way to the
 agent's INVITE. The dialplan's app_queue fallback records the same way when the controller is
-away (``monitor-format`` with ``MONITOR_FILENAME``: app_queue starts MixMonitor on answer). One WAV file per call, named by the call id that is also the call record's
+away (``monitor-format`` with ``MONITOR_FILENAME``: app_queue starts MixMonitor on answer).
+One WAV file per call, named by the call id that is also the call record's
 primary key, so a record points at its recording and a recording at its record.
 """
 from __future__ import annotations
