@@ -12,6 +12,7 @@ from typing import Iterable
 import jinja2
 
 from agents.roster import RosterAgent
+from hotline.ami_events import EVENT_NAMES
 from hotline.settings import Settings
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -30,6 +31,7 @@ def render_all(settings: Settings, agents: Iterable[RosterAgent], numbers: Itera
         "d": settings.instance_dir_in_root,
         "agents": tuple(agents),
         "numbers": tuple(sorted(set(numbers))),
+        "ami_event_names": EVENT_NAMES,
     }
     return {
         name[: -len(".j2")]: env.get_template(name).render(context)

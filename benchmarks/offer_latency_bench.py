@@ -114,6 +114,7 @@ import math
 import os
 import platform
 import random
+import secrets
 import shutil
 import socket
 import statistics
@@ -131,6 +132,7 @@ from typing import Any, Callable, Sequence
 os.environ.setdefault("HOTLINE_TEST_PORT_BASE", "35000")
 
 from benchmarks.stats import bootstrap_difference, median, p99, percentile  # noqa: E402
+from hotline import asterisk_process  # noqa: E402
 from hotline.sipp import SippPeer  # noqa: E402
 from tests.integration.harness import AGENT_PORT, AGENTS, BASE, TEST_QUEUE_DEFAULTS, Hotline  # noqa: E402
 
@@ -775,6 +777,25 @@ class Bench:
         return every
 
 
+def add_bench_ami_user(h: Hotline) -> tuple[str, str]:
+    """An AMI account of the benchmark's own, on its own instance only: the controller's
+    account has just the rights the controller needs (no agent, system or command class),
+    and the benchmark pauses app_queue members, loads CEL modules and reads every call
+    event. Returns (user, secret)."""
+    secret = secrets.token_urlsafe(18)
+    conf = h.settings.instance_dir / "etc" / "manager.conf"
+    conf.write_text(conf.read_text() + f"""
+[bench]
+secret = {secret}
+deny = 0.0.0.0/0.0.0.0
+permit = 127.0.0.1/255.255.255.255
+read = call,agent,system
+write = call,agent,system,command
+""")
+    asterisk_process.cli(h.settings, "manager reload")
+    return "bench", secret
+
+
 def enable_cel(h: Hotline, ami: AmiTap) -> Path:
     """Turn on Asterisk's CEL for this instance, APP_START of Queue() only, written by
     cel_custom to a CSV file (returned). A CEL record carries the time its stasis message
@@ -866,7 +887,7 @@ def main() -> None:
         h.start()
         for a in AGENT_IDS:
             h.agent_phone(a, ring_ms=300)
-        ami = AmiTap(h.settings.ami_port, h.settings.ami_user, h.settings.ami_secret)
+        ami = AmiTap(h.settings.ami_port, *add_bench_ami_user(h))
         bench = Bench(h, ami, random.Random(args.seed))
         sniffer = InviteSniffer({port: agent for agent, port in AGENT_PORT.items()},
                                 agi_ports=(h.settings.agi_port, BASE + 74))

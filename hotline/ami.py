@@ -14,7 +14,7 @@ from typing import Any, Awaitable, Callable
 
 from panoramisk import Manager
 
-from hotline.ami_events import EVENT_CATEGORIES, EVENT_NAMES, AmiEvent, ChannelListed, parse_event
+from hotline.ami_events import EVENT_CATEGORIES, AmiEvent, ChannelListed, parse_event
 from hotline.settings import Settings
 from hotline.tasks import TaskOwner
 
@@ -85,26 +85,12 @@ class AmiClient:
         return bool(self.manager and self.manager.authenticated)
 
     def _logged_in(self, _manager: Any) -> None:
+        """Logged in: resync. The session receives only the events we use: manager.conf
+        filters them for our account (eventfilter lines rendered from EVENT_NAMES), so no
+        Filter action is needed, and the account has no right to send one."""
         self.logins += 1
         log.info("AMI logged in (login #%d)", self.logins)
-        self._tasks.spawn(self._filter_then_resync(), "ami-on-login")
-
-    async def _filter_then_resync(self) -> None:
-        await self.subscribe_only(EVENT_NAMES)
-        await self._on_login()
-
-    async def subscribe_only(self, names: tuple[str, ...]) -> None:
-        """Ask Asterisk to send this session only the events we use. Unfiltered, a call
-        produces dozens of events (Newexten, VarSet, Newstate, RTCP...) that this process
-        would parse on the same event loop that rings agents. Filters belong to the
-        session, so they are set again after every login; if Asterisk refuses them, we
-        keep working unfiltered (parse_event ignores what we do not use)."""
-        try:
-            for name in names:
-                await self.action({"Action": "Filter", "Operation": "Add",
-                                   "MatchCriteria": f"action(include),name({name})"})
-        except AmiError as exc:
-            log.warning("AMI event filter refused (%s): receiving every event", exc)
+        self._tasks.spawn(self._on_login(), "ami-on-login")
 
     def _disconnected(self, _manager: Any, exc: Any) -> None:
         log.warning("AMI connection lost (%s); reconnecting with back-off", exc)

@@ -221,12 +221,18 @@ class CallSession:
         if flow is None:
             return
         waited = self.now() - call.arrived_at
-        offer = (self.sv.callbacks_enabled and not self._callback_offered
-                 and policy.callback_offer_after is not None and waited >= policy.callback_offer_after)
+        due = (self.sv.callbacks_enabled and not self._callback_offered
+               and policy.callback_offer_after is not None and waited >= policy.callback_offer_after)
+        offer = "no"
+        if due:  # a number we may not dial is never offered a callback; the caller hears why
+            verdict = self.sv.citizen_numbers.check(call.caller)
+            offer = "yes" if verdict.allowed else "refused"
+            if not verdict.allowed:
+                self.event("callback_refused", rule=verdict.rule, why=verdict.why)
         position, minutes = await self.sv.waiting_figures(call)
         attrs = {"language": call.language, **announcement_attrs(position, minutes, offer)}
-        self._callback_offered = self._callback_offered or offer
-        self.event("announced", position=position, minutes=minutes, callback_offered=offer)
+        self._callback_offered = self._callback_offered or due
+        self.event("announced", position=position, minutes=minutes, callback_offered=offer == "yes")
         await self.ch.run("SET MUSIC", "off")
         run = ivr.IvrRun(flow, attrs)
         instruction = run.start()

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from hotline.agi_server import AgiChannel, ChannelGone
 from hotline.records import CallEvent, CallRecord
+from outbound import trunk_dial_target
 from recordings import record_on_answer
 
 if TYPE_CHECKING:
@@ -43,11 +44,17 @@ async def run_callback(sv: "Services", ch: AgiChannel) -> None:
     events = [CallEvent(ch.uniqueid, now, "callback_dialled",
                         {"number": call.caller, "agent": agent_id, "attempt": attempt})]
     status, answered_ms = "CANCEL", ""
+    verdict = sv.citizen_numbers.check(call.caller)  # checked at the offer; again here, after a reload
     try:
-        record_it = record_on_answer(sv.recording_path(ch.uniqueid))
-        await ch.run("EXEC", "Dial", f"PJSIP/{call.caller}@trunk-out,{int(policy.callback_ring_timeout)},g{record_it}")
-        status = (await ch.run("GET VARIABLE", "DIALSTATUS", allow_dead=True)).data
-        answered_ms = (await ch.run("GET VARIABLE", "ANSWEREDTIME_MS", allow_dead=True)).data
+        if not verdict.allowed:
+            status = "REFUSED"
+            log.warning("callback %s: number %r refused (%s): not dialled", original_id, call.caller, verdict.rule)
+        else:
+            record_it = record_on_answer(sv.recording_path(ch.uniqueid))
+            target = trunk_dial_target(verdict.number or "", "trunk-out")
+            await ch.run("EXEC", "Dial", f"{target},{int(policy.callback_ring_timeout)},g{record_it}")
+            status = (await ch.run("GET VARIABLE", "DIALSTATUS", allow_dead=True)).data
+            answered_ms = (await ch.run("GET VARIABLE", "ANSWEREDTIME_MS", allow_dead=True)).data
     except ChannelGone:
         pass  # the agent's leg is gone: DIALSTATUS stays CANCEL
     end = sv.clock()
@@ -58,7 +65,7 @@ async def run_callback(sv: "Services", ch: AgiChannel) -> None:
     else:
         # No answer, busy, unreachable, or the agent gave up while it rang (CANCEL): the
         # citizen was not reached, so the promise still stands while tries are left.
-        retry_at = policy.callback_retry_at(attempt, end)
+        retry_at = policy.callback_retry_at(attempt, end) if verdict.allowed else None
         outcome = "callback_retry" if retry_at is not None else "callback_failed"
         record = record.but(outcome=outcome, ended_at=end, attrs={**record.attrs, "dial_status": status})
         if retry_at is not None:

@@ -18,15 +18,15 @@ import asyncio
 import json
 import logging
 import shutil
+import signal
 import sys
 import time
-from typing import Any
+from typing import Any, Callable
 
 from hotline import asterisk_process, services
 from hotline.settings import Settings, from_env
 
 log = logging.getLogger("hotline")
-DEMO_MEDIA_BASE = 16000
 
 
 def _settings() -> Settings:
@@ -39,10 +39,10 @@ def prepare(settings: Settings) -> tuple[dict[str, Any], list[str]]:
     """Validate the configuration, render Asterisk's, and install the prompts; return the
     roster and the dialled numbers."""
     import ivr
-    from hotline.controller import dialled_numbers, load_config
+    from hotline.config import load_config
 
-    roster, _queues, flows = load_config(settings)
-    numbers = dialled_numbers(flows)
+    config = load_config(settings)
+    roster, flows, numbers = config.roster, config.flows, config.dialled_numbers
     asterisk_process.configure(settings, roster.values(), numbers)
     sounds = settings.config_dir / "ivr" / "sounds"
     ivr.prompts.generate_placeholders(flows, sounds)
@@ -51,23 +51,33 @@ def prepare(settings: Settings) -> tuple[dict[str, Any], list[str]]:
     return roster, numbers
 
 
+class UpFailed(RuntimeError):
+    """A step of ``hotline up`` failed; the message names the step and the log to read."""
+
+
 def cmd_up(args: argparse.Namespace) -> int:
+    """Bring the instance up. Safe to run again: what already runs is reloaded, not restarted
+    (calls in progress go on); a step that fails stops what this run started, so a failed
+    ``up`` leaves nothing half-started behind, and the message names the log to read."""
     settings = _settings()
-    redis_url = services.ensure_redis(settings)
-    settings = settings.with_overrides(redis_url=redis_url)
-    roster, numbers = prepare(settings)
-    if asterisk_process.is_running(settings):
-        asterisk_process.cli(settings, "core reload")
-    else:
-        asterisk_process.start(settings)
-    services.start_daemon(settings, "controller", services.controller_argv(), env=services.settings_env(settings))
-    if not services.wait_port(settings.agi_port, 20):
-        print(f"controller did not start: see {settings.var_dir}/{settings.instance}-controller.log", file=sys.stderr)
+    started: list[Callable[[], object]] = []  # undo steps, newest last
+    try:
+        redis_url = _up_redis(settings, started)
+        settings = settings.with_overrides(redis_url=redis_url)
+        roster, numbers = _up_config(settings)
+        _up_asterisk(settings, started)
+        _up_controller(settings, started)
+        phones = [] if args.no_agents else _up_demo_phones(settings, roster.values(), started)
+    except UpFailed as exc:
+        print(f"hotline up failed: {exc}", file=sys.stderr)
+        for undo in reversed(started):
+            undo()
+        if started:
+            print(f"stopped again what this run had started ({len(started)} process(es))", file=sys.stderr)
         return 1
-    started = start_demo_agents(settings, roster.values()) if not args.no_agents else []
     print(f"""hotline is up (instance {settings.instance})
   dial:        {', '.join(numbers)} at sip:12345@127.0.0.1:{settings.sip_port} (trunk: from {settings.trunk_match})
-  agents:      {len(roster)} in agents/roster.yaml; demo SIPp phones for {', '.join(started) or 'none'}
+  agents:      {len(roster)} in agents/roster.yaml; demo SIPp phones for {', '.join(phones) or 'none'}
   AMI:         127.0.0.1:{settings.ami_port} user {settings.ami_user} (secret in var/secrets.env)
   FastAGI:     {settings.agi_host}:{settings.agi_port}
   Redis:       {redis_url}
@@ -78,33 +88,105 @@ def cmd_up(args: argparse.Namespace) -> int:
     return 0
 
 
-def start_demo_agents(settings: Settings, roster: Any) -> list[str]:
-    """One SIPp phone per roster agent whose fixed contact is on this machine."""
-    from hotline.sipp import render_scenario, sipp_binary
+def _log_of(settings: Settings, name: str) -> str:
+    return f"{settings.var_dir}/{settings.instance}-{name}.log"
 
-    started = []
-    for i, agent in enumerate(roster):
-        if not agent.contact or "@127.0.0.1:" not in agent.contact:
+
+def _up_redis(settings: Settings, started: list[Callable[[], object]]) -> str:
+    was_ours = services.own_redis_running(settings)
+    try:
+        url = services.ensure_redis(settings)
+    except RuntimeError as exc:
+        raise UpFailed(f"Redis: {exc}") from exc
+    if not was_ours and services.own_redis_running(settings):
+        started.append(lambda: services.stop_own_redis(settings))
+    return url
+
+
+def _up_config(settings: Settings) -> tuple[dict[str, Any], list[str]]:
+    try:
+        return prepare(settings)
+    except (ValueError, OSError, asterisk_process.AsteriskError) as exc:
+        raise UpFailed(f"configuration: {exc}") from exc
+
+
+def _up_asterisk(settings: Settings, started: list[Callable[[], object]]) -> None:
+    try:
+        if asterisk_process.is_running(settings):
+            asterisk_process.cli(settings, "core reload")
+            return
+        started.append(lambda: asterisk_process.stop(settings))
+        asterisk_process.start(settings)
+    except asterisk_process.AsteriskError as exc:
+        raise UpFailed(f"Asterisk: {exc} (log: {_log_of(settings, 'asterisk')})") from exc
+
+
+def _up_controller(settings: Settings, started: list[Callable[[], object]]) -> None:
+    """Start the controller, or have a running one reload its configuration (SIGHUP), and
+    wait until it routes: FastAGI port open and the router's lead taken in Redis."""
+    if services.daemon_alive(settings, "controller"):
+        services.signal_daemon(settings, "controller", signal.SIGHUP)
+    else:
+        started.append(lambda: services.stop_daemon(settings, "controller"))
+        services.start_daemon(settings, "controller", services.controller_argv(),
+                              env=services.settings_env(settings))
+    log = _log_of(settings, "controller")
+    deadline = time.monotonic() + 30
+    while not (services.port_open(settings.agi_port) and services.wait_leader(settings, 0.2)):
+        if not services.daemon_alive(settings, "controller"):
+            raise UpFailed(f"the controller exited at start (log: {log})")
+        if time.monotonic() > deadline:
+            raise UpFailed(f"the controller did not open FastAGI port {settings.agi_port} and take the "
+                           f"router's lead in Redis within 30 s (log: {log})")
+
+
+def _up_demo_phones(settings: Settings, roster: Any, started: list[Callable[[], object]]) -> list[str]:
+    """One SIPp phone per roster agent whose fixed contact is on this machine (a running one
+    is kept); a phone that exits at once (its port taken, say) fails ``up``."""
+    from hotline.sipp import agent_scenario, phone_args, sipp_binary
+
+    scenario_dir = settings.var_dir / "demo-agents"
+    scenario_dir.mkdir(parents=True, exist_ok=True)
+    media_base = settings.rtp_end + 1001  # beside Asterisk's RTP range, 10 ports a phone
+    phones, fresh = [], []
+    for i, agent in enumerate(a for a in roster if a.contact and "@127.0.0.1:" in a.contact):
+        name = f"agent-{agent.agent_id}"
+        phones.append(agent.agent_id)
+        if services.daemon_alive(settings, name):
             continue
-        port = agent.contact.rsplit(":", 1)[1]
-        scenario_dir = settings.var_dir / "demo-agents"
-        scenario_dir.mkdir(parents=True, exist_ok=True)
-        xml = scenario_dir / f"agent-{agent.agent_id}.xml"
-        xml.write_text(render_scenario("agent.xml.j2", answer=True, ring_ms=800, hangup_after_ms=0))
-        services.start_daemon(settings, f"agent-{agent.agent_id}", [
-            sipp_binary(), "-sf", str(xml), "-i", "127.0.0.1", "-p", port, "-mi", "127.0.0.1",
-            "-mp", str(DEMO_MEDIA_BASE + 10 * i), "-nostdin"])
-        started.append(agent.agent_id)
-    return started
+        xml = scenario_dir / f"{name}.xml"
+        xml.write_text(agent_scenario(answer=True, ring_ms=800))
+        port = int(agent.contact.rsplit(":", 1)[1])
+        started.append(lambda name=name: services.stop_daemon(settings, name))
+        services.start_daemon(settings, name, [sipp_binary(), "-sf", str(xml),
+                                               *phone_args(port, media_base + 10 * i), "-nostdin"])
+        fresh.append(name)
+    time.sleep(0.5 if fresh else 0)  # SIPp exits at once when it cannot bind its port
+    dead = [n for n in fresh if not services.daemon_alive(settings, n)]
+    if dead:
+        raise UpFailed(f"demo phone(s) {', '.join(dead)} exited at start (log: {_log_of(settings, dead[0])})")
+    return phones
 
 
 def cmd_down(_args: argparse.Namespace) -> int:
+    """Stop everything ``up`` started for this instance: demo phones, controllers, Asterisk,
+    and the Redis server ``up`` started itself (a Redis that was already running, shared with
+    other instances, is left alone)."""
     settings = _settings()
+    stopped = []
     for pid in sorted(settings.var_dir.joinpath("run").glob(f"{settings.instance}-agent-*.pid")):
-        services.stop_daemon(settings, pid.stem[len(settings.instance) + 1:])
-    services.stop_daemon(settings, "controller")
-    asterisk_process.stop(settings)
-    print("hotline is down (Redis and PostgreSQL, if shared, are left running)")
+        if services.stop_daemon(settings, pid.stem[len(settings.instance) + 1:]):
+            stopped.append(pid.stem[len(settings.instance) + 1:])
+    for name in ("controller2", "controller"):
+        if services.stop_daemon(settings, name):
+            stopped.append(name)
+    if asterisk_process.is_running(settings) or services.daemon_alive(settings, "asterisk"):
+        asterisk_process.stop(settings)
+        stopped.append("asterisk")
+    if services.stop_own_redis(settings):
+        stopped.append("redis")
+    print(f"hotline is down: stopped {', '.join(stopped) or 'nothing (nothing ran)'}"
+          " (a Redis or PostgreSQL we did not start is left running)")
     return 0
 
 
@@ -189,19 +271,12 @@ def cmd_render(_args: argparse.Namespace) -> int:
 
 
 def cmd_reload(_args: argparse.Namespace) -> int:
-    import os
-    import signal
-
     settings = _settings()
     prepare(settings)  # validates every file first: an error stops here, nothing changes
     if asterisk_process.is_running(settings):
         asterisk_process.cli(settings, "core reload")
-    reloaded = []
-    for name in ("controller", "controller2"):
-        path = services.pid_file(settings, name)
-        if services.daemon_alive(settings, name):
-            os.kill(int(path.read_text()), signal.SIGHUP)
-            reloaded.append(name)
+    reloaded = [name for name in ("controller", "controller2")
+                if services.signal_daemon(settings, name, signal.SIGHUP)]
     print(f"configuration valid; Asterisk reloaded; signalled {', '.join(reloaded) or 'no controller'}")
     return 0
 

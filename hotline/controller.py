@@ -20,7 +20,7 @@ from redis.asyncio import Redis
 
 import ivr
 from acd import Assignment, QueuePolicy
-from agents.roster import RosterAgent, load_roster
+from agents.roster import RosterAgent
 from hotline import queue_log
 from hotline.agent_desk import AgentDesk
 from hotline.agi_server import AgiChannel, FastAgiServer
@@ -28,13 +28,14 @@ from hotline.ami import AmiClient
 from hotline.ami_events import AmiEvent, DialBegin, DialEnd, Hangup, OriginateResult
 from hotline.call_session import CallSession, CallTrack
 from hotline.callback_session import run_callback
+from hotline.config import load_config
 from hotline.live_state import LiveState, QueuedCall, parse_assignment
 from hotline.router_service import RouterService
 from hotline.settings import Settings
 from hotline.store import CallStore, RecordWriter, make_engine, migrate
 from hotline.tasks import TaskOwner
 from hotline.waiting_info import expected_wait_minutes, position_ahead
-from queues.config import load_queues
+from outbound import CitizenNumberPolicy
 from recordings import recording_path
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class Services:
     writer: RecordWriter
     desk: AgentDesk
     tasks: TaskOwner
+    citizen_numbers: CitizenNumberPolicy
     tracks: dict[str, CallTrack] = field(default_factory=dict)
     place_callback: Callable[[str, str], Any] = field(default=None)  # type: ignore[assignment]
     router: Any = None
@@ -124,29 +126,6 @@ def agent_of(channel: str) -> str:
     return channel.split("/", 1)[-1].rsplit("-", 1)[0]
 
 
-def load_config(settings: Settings) -> tuple[dict[str, RosterAgent], dict[str, QueuePolicy], dict[str, Any]]:
-    """Load and validate roster, queues and IVR flows; raise with a clear message."""
-    base = settings.config_dir
-    roster = {a.agent_id: a for a in load_roster(base / "agents" / "roster.yaml")}
-    queues = load_queues(base / "queues" / "queues.yaml")
-    for seat in roster.values():
-        unknown = sorted(seat.queues - queues.keys())
-        if unknown:
-            raise ValueError(f"agent {seat.agent_id} takes unknown queue(s) {', '.join(unknown)} "
-                             f"(agents/roster.yaml; queues are defined in queues/queues.yaml)")
-    flows = ivr.load_flows(base / "ivr" / "flows")
-    for flow in flows.values():
-        targets = {n.queue for n in flow.nodes.values() if getattr(n, "kind", "") == "queue"}
-        for target in targets | {flow.fallback_queue}:
-            if target not in queues:
-                raise ValueError(f"IVR flow {flow.name} routes to unknown queue {target!r}")
-    return roster, queues, flows
-
-
-def dialled_numbers(flows: Mapping[str, Any]) -> list[str]:
-    return sorted({n for f in flows.values() for n in f.dnis})
-
-
 class Controller:
     def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
@@ -166,7 +145,8 @@ class Controller:
 
     async def start(self) -> None:
         s = self.settings
-        roster, queues, flows = load_config(s)
+        config = load_config(s)
+        roster, queues, flows = config.roster, config.queues, config.flows
         self.redis = Redis.from_url(s.redis_url or "redis://127.0.0.1:6379/0", decode_responses=True)
         await self.redis.ping()
         live = LiveState(self.redis, prefix=f"hl:{s.instance}:")
@@ -176,7 +156,8 @@ class Controller:
         writer = RecordWriter(store, s.var_dir / f"spool-{s.instance}.jsonl")
         desk = AgentDesk(live, self.clock)
         self.sv = Services(s, self.controller_id, self.clock, roster, queues, flows, live, store,
-                           writer, desk, self.tasks, place_callback=self.place_callback)
+                           writer, desk, self.tasks, place_callback=self.place_callback,
+                           citizen_numbers=config.citizen_numbers)
         await desk.log_in_roster(roster.values())
         await live.heartbeat(self.controller_id, HEARTBEAT_TTL_MS)
         self.tasks.spawn(self._heartbeat(), "heartbeat")
@@ -212,11 +193,13 @@ class Controller:
         flow they started with; new calls get the new one."""
         assert self.sv is not None
         try:
-            roster, queues, flows = await asyncio.to_thread(load_config, self.settings)
+            config = await asyncio.to_thread(load_config, self.settings)
         except Exception as exc:
             log.error("configuration NOT reloaded, the running one stays: %s", exc)
             return False
+        roster, queues, flows = config.roster, config.queues, config.flows
         self.sv.roster, self.sv.queues, self.sv.flows = roster, queues, flows
+        self.sv.citizen_numbers = config.citizen_numbers
         await self.sv.desk.log_in_roster(roster.values())
         await self.sv.live.notify_changed()
         log.info("configuration reloaded: %d agents, %d queues, %d flows", len(roster), len(queues), len(flows))
@@ -310,7 +293,10 @@ class Controller:
         known = await asyncio.to_thread(self.sv.store.known_ids, records.keys())
         fresh = [r for cid, r in records.items() if cid not in known]
         for record in fresh:
-            await self.sv.writer.write(record, [])
+            try:  # one record that cannot be stored must not keep the ones after it out
+                await self.sv.writer.write(record, [])
+            except Exception:
+                log.exception("fallback call %s could not be stored: skipped", record.call_id)
         if fresh:
             log.info("reconciled %d call(s) served by the fallback queue", len(fresh))
         return len(fresh)

@@ -71,6 +71,52 @@ def ensure_redis(settings: Settings) -> str:
     raise RuntimeError("started redis-server but it does not answer; see var/redis.log")
 
 
+def _own_redis_pid(settings: Settings) -> int | None:
+    """The pid of the redis-server ``ensure_redis`` started for this var folder, while it runs."""
+    try:
+        pid = int((settings.var_dir / "redis.pid").read_text())
+    except (OSError, ValueError):
+        return None
+    return pid if process_alive(pid) else None
+
+
+def own_redis_running(settings: Settings) -> bool:
+    return _own_redis_pid(settings) is not None
+
+
+def stop_own_redis(settings: Settings, timeout: float = 10.0) -> bool:
+    """Stop the redis-server we started (it saves its append-only file on the way out);
+    True if one ran. A Redis we did not start is never touched."""
+    pid = _own_redis_pid(settings)
+    if pid is None:
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while process_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if process_alive(pid):
+        os.kill(pid, signal.SIGKILL)
+    (settings.var_dir / "redis.pid").unlink(missing_ok=True)
+    return True
+
+
+def wait_leader(settings: Settings, timeout: float) -> bool:
+    """Wait until a controller of this instance holds the router's lead in Redis (it then
+    routes calls); False after ``timeout`` seconds."""
+    import redis
+
+    client = redis.Redis.from_url(settings.redis_url or DEFAULT_REDIS_URL, socket_timeout=1)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if client.get(f"hl:{settings.instance}:leader"):
+                return True
+        except redis.RedisError:
+            pass
+        time.sleep(0.1)
+    return False
+
+
 def pid_file(settings: Settings, name: str) -> Path:
     return settings.var_dir / "run" / f"{settings.instance}-{name}.pid"
 
@@ -86,6 +132,14 @@ def start_daemon(settings: Settings, name: str, argv: Sequence[str], env: dict[s
     log.close()
     path.write_text(str(proc.pid))
     return proc.pid
+
+
+def signal_daemon(settings: Settings, name: str, signum: int) -> bool:
+    """Send ``signum`` to a running daemon (e.g. SIGHUP: reload); True if it ran."""
+    if not daemon_alive(settings, name):
+        return False
+    os.kill(int(pid_file(settings, name).read_text()), signum)
+    return True
 
 
 def process_alive(pid: int) -> bool:

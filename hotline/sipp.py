@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 import shutil
 import subprocess
 import tempfile
@@ -55,6 +56,10 @@ class SippPeer:
     def errors(self) -> str:
         return "\n".join(p.read_text(errors="replace")[-2000:] for p in self.workdir.glob("*_errors.log"))
 
+    def messages(self) -> str:
+        """Every SIP message this peer sent or received (its -trace_msg log)."""
+        return "\n".join(p.read_text(errors="replace") for p in self.workdir.glob("*_messages.log"))
+
     def output(self) -> str:
         log = self.workdir / "sipp.out"
         return log.read_text(errors="replace")[-3000:] if log.exists() else ""
@@ -81,15 +86,26 @@ def _speech(speak: bool) -> dict[str, bytes] | None:
 
 
 def _start(role: str, scenario: str, args: list[str], files: dict[str, bytes] | None = None) -> SippPeer:
-    workdir = Path(tempfile.mkdtemp(prefix=f"sipp-{role}-"))
+    workdir = Path(tempfile.mkdtemp(prefix=f"sipp-{re.sub(r'[^A-Za-z0-9_.-]', '_', role)}-"))  # a caller ID may hold "/"
     (workdir / "scenario.xml").write_text(scenario)
     for name, data in (files or {}).items():
         (workdir / name).write_bytes(data)
     out = open(workdir / "sipp.out", "wb")
-    proc = subprocess.Popen([sipp_binary(), "-sf", "scenario.xml", "-trace_err", "-nostdin", *args],
+    # -trace_msg: every SIP message into *_messages.log, so a test can assert on what a peer
+    # saw (a challenge, an INVITE that must never come) rather than on the controller's view.
+    proc = subprocess.Popen([sipp_binary(), "-sf", "scenario.xml", "-trace_err", "-trace_msg", "-nostdin", *args],
                             cwd=workdir, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
     out.close()
     return SippPeer(proc, workdir, role)
+
+
+def agent_scenario(answer: bool = True, ring_ms: int = 500, hangup_after_ms: int = 0,
+                   speak: bool = False) -> str:
+    """The SIPp scenario of a phone that rings ``ring_ms`` and answers (or never does),
+    hanging up itself after ``hangup_after_ms`` when that is set. The one place that fills
+    the template's fields, for the tests' phones and ``hotline up``'s demo phones alike."""
+    return render_scenario("agent.xml.j2", answer=answer, ring_ms=ring_ms, hangup_after_ms=hangup_after_ms,
+                           speech=SPEECH_FILE if speak else "")
 
 
 def start_agent(port: int, media_port: int, answer: bool = True, ring_ms: int = 500,
@@ -97,19 +113,22 @@ def start_agent(port: int, media_port: int, answer: bool = True, ring_ms: int = 
     """A phone on 127.0.0.1:port (a call taker's, or a citizen's for callbacks), answering
     after ring_ms (or never), hanging up itself after hangup_after_ms when that is set;
     with ``speak`` it streams a tone (PCMU) from its answer to the end of each call."""
-    scenario = render_scenario("agent.xml.j2", answer=answer, ring_ms=ring_ms, hangup_after_ms=hangup_after_ms,
-                               speech=SPEECH_FILE if speak else "")
-    return _start(f"agent{port}", scenario, ["-i", "127.0.0.1", "-p", str(port), "-mi", "127.0.0.1",
-                                             "-mp", str(media_port), "-bind_local"],
-                  _speech(speak))
+    scenario = agent_scenario(answer, ring_ms, hangup_after_ms, speak)
+    return _start(f"agent{port}", scenario, phone_args(port, media_port), _speech(speak))
+
+
+def phone_args(port: int, media_port: int) -> list[str]:
+    """SIPp's address options for a phone listening on 127.0.0.1:port."""
+    return ["-i", "127.0.0.1", "-p", str(port), "-mi", "127.0.0.1", "-mp", str(media_port), "-bind_local"]
 
 
 def start_caller(server_port: int, caller: str, dnis: str = "12345", digits: str = "",
                  digit_delay_ms: int = 1500, inter_digit_ms: int = 1500, hold_ms: int = 4000,
                  local_port: int = 0, media_port: int = 0, calls: int = 1, rate: float = 1.0,
-                 dtmf: str = "", speak: bool = False) -> SippPeer:
+                 dtmf: str = "", speak: bool = False, source_ip: str = "127.0.0.1") -> SippPeer:
     """A citizen dialling ``dnis``; exits 0 when every call completed. With ``speak`` the
-    citizen streams a tone (PCMU) from the end of its digits to the end of the call.
+    citizen streams a tone (PCMU) from the end of its digits to the end of the call. It sends
+    from ``source_ip`` (any 127.x address: another host, for the trunk's address check).
 
     DTMF goes as RFC 4733 (pcap replay) for one digit and as SIP INFO for longer sequences:
     SIPp replays every pcap with the same RTP timestamps, so a receiver rightly takes a
@@ -118,7 +137,7 @@ def start_caller(server_port: int, caller: str, dnis: str = "12345", digits: str
     scenario = render_scenario("caller.xml.j2", caller=caller, dnis=dnis, digits=digits, dtmf=dtmf,
                        digit_delay_ms=digit_delay_ms, inter_digit_ms=inter_digit_ms, hold_ms=hold_ms,
                                speech=SPEECH_FILE if speak else "")
-    args = ["-i", "127.0.0.1", "-mi", "127.0.0.1", "-m", str(calls), "-r", str(rate),
+    args = ["-i", source_ip, "-mi", source_ip, "-m", str(calls), "-r", str(rate),
             "-timeout", str(int(hold_ms / 1000) + 60), "-timeout_error"]
     if local_port:
         args += ["-p", str(local_port)]

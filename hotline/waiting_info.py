@@ -34,10 +34,14 @@ def expected_wait_minutes(position: int, agents_on_shift: int, handle_seconds: f
     return max(1, math.ceil(seconds / 60))
 
 
-def announcement_attrs(position: int, minutes: int, offer_callback: bool) -> dict[str, str]:
-    """Attributes for the ``waiting`` IVR flow (ivr/flows/waiting.yaml)."""
+def announcement_attrs(position: int, minutes: int, offer_callback: str) -> dict[str, str]:
+    """Attributes for the ``waiting`` IVR flow (ivr/flows/waiting.yaml). ``offer_callback``
+    is "yes" (offer it now), "refused" (it would be offered now, but the caller's number may
+    not be dialled: tell them why, once) or "no"."""
+    if offer_callback not in ("yes", "refused", "no"):
+        raise ValueError(f"offer_callback must be yes, refused or no, not {offer_callback!r}")
     return {
         "position": str(position) if position <= MAX_SPOKEN_POSITION else "many",
         "wait": str(minutes) if minutes <= MAX_SPOKEN_MINUTES else "long",
-        "offer_callback": "yes" if offer_callback else "no",
+        "offer_callback": offer_callback,
     }

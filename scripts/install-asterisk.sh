@@ -13,14 +13,16 @@ if [ -x "$ROOT/usr/sbin/asterisk" ] && chroot "$ROOT" /usr/sbin/asterisk -V >/de
 fi
 command -v debootstrap >/dev/null || { echo "debootstrap missing: run scripts/install-system.sh" >&2; exit 1; }
 
+source "$(dirname "$0")/lib.sh"
 echo "asterisk root: building in $ROOT (about a minute)"
 rm -rf "$ROOT.partial"
 mkdir -p "$(dirname "$ROOT")"
-debootstrap --variant=minbase sid "$ROOT.partial" >/dev/null
+step "asterisk root: debootstrap Debian sid" debootstrap --variant=minbase sid "$ROOT.partial"
 # The mirror here is a snapshot whose Release file reads as expired.
-chroot "$ROOT.partial" apt-get "${APT_OPTS[@]}" update -qq
-DEBIAN_FRONTEND=noninteractive chroot "$ROOT.partial" apt-get "${APT_OPTS[@]}" install -y -qq \
-  --no-install-recommends asterisk asterisk-core-sounds-en-gsm asterisk-moh-opsound-gsm >/dev/null
+step "asterisk root: apt-get update" chroot "$ROOT.partial" apt-get "${APT_OPTS[@]}" update -qq
+step "asterisk root: installing Asterisk 22" env DEBIAN_FRONTEND=noninteractive chroot "$ROOT.partial" \
+  apt-get "${APT_OPTS[@]}" install -y -qq --no-install-recommends \
+  asterisk asterisk-core-sounds-en-gsm asterisk-moh-opsound-gsm
 chroot "$ROOT.partial" apt-get clean
 rm -rf "$ROOT"
 mv "$ROOT.partial" "$ROOT"

@@ -2,6 +2,7 @@
 # Installs the Debian packages the hotline needs on the host, only those that are missing.
 # Idempotent: a second run installs nothing and takes a second.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 
 PACKAGES=(
   debootstrap      # builds the Asterisk 22 root (Debian sid) beside the host
@@ -9,6 +10,7 @@ PACKAGES=(
   redis-server     # live state shared by controllers
   espeak-ng        # placeholder IVR prompts in every language
   sox ffmpeg       # audio conversion behind pydub
+  iproute2         # network namespaces: tests that need a second host (the carrier, an intruder)
   python3-venv
 )
 
@@ -20,7 +22,6 @@ if [ ${#missing[@]} -eq 0 ]; then
   echo "system packages: all present"
   exit 0
 fi
-echo "system packages: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}"
+step "system packages: apt-get update" apt-get update -qq
+step "system packages: installing ${missing[*]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -62,6 +62,8 @@ def make_config_dir(base: Path) -> Path:
     queues["queues"]["province"].update(TEST_PROVINCE)
     queues["queues"]["business"].update(TEST_BUSINESS)
     (cfg / "queues" / "queues.yaml").write_text(yaml.safe_dump(queues, allow_unicode=True))
+    shutil.copytree(PROJECT_ROOT / "outbound", cfg / "outbound", dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     (cfg / "ivr").mkdir(exist_ok=True)
     shutil.copytree(PROJECT_ROOT / "ivr" / "flows", cfg / "ivr" / "flows", dirs_exist_ok=True)
     sounds = cfg / "ivr" / "sounds"
@@ -184,11 +186,14 @@ class Hotline:
 
     # -- citizens -------------------------------------------------------------------------
     def call(self, caller: str, digits: str = "", dnis: str = "12345", hold_ms: int = 3000,
-             digit_delay_ms: int = 1200, inter_digit_ms: int = 1500, speak: bool = False) -> SippPeer:
+             digit_delay_ms: int = 1200, inter_digit_ms: int = 1500, speak: bool = False,
+             source_ip: str = "127.0.0.1") -> SippPeer:
+        """A citizen's call through the trunk (the carrier is 127.0.0.1; ``source_ip`` another
+        loopback address plays a host that is not the carrier)."""
         self._media += 10
         peer = start_caller(self.settings.sip_port, caller, dnis=dnis, digits=digits, hold_ms=hold_ms,
                             digit_delay_ms=digit_delay_ms, inter_digit_ms=inter_digit_ms,
-                            media_port=self._media, speak=speak)
+                            media_port=self._media, speak=speak, source_ip=source_ip)
         self.peers.append(peer)
         self._placed[caller] = time.time()
         return peer

@@ -119,7 +119,7 @@ def test_a_seat_may_take_only_some_lines(tmp_path: Path) -> None:
 def test_a_seat_on_an_unknown_line_is_refused_at_start_up(tmp_path: Path) -> None:
     import shutil
 
-    from hotline.controller import load_config
+    from hotline.config import load_config
     from hotline.settings import PROJECT_ROOT, Settings
 
     shutil.copytree(PROJECT_ROOT / "queues", tmp_path / "queues")
