@@ -14,6 +14,7 @@ import yaml
 
 LANGUAGES = frozenset({"zh", "en", "ja", "ko", "ru", "fr", "de"})
 _AGENT_ID = re.compile(r"^[0-9]{3,8}$")
+_FIELDS = frozenset({"id", "name", "languages", "skills", "contact", "login", "queues"})
 _CONTACT = re.compile(r"^sip:[^@\s]+@[^:\s]+(:[0-9]{1,5})?$")
 
 
@@ -57,6 +58,10 @@ def _parse_agent(path: Path, index: int, raw: Any) -> RosterAgent:
     if not _AGENT_ID.match(agent_id):
         raise RosterError(f"{where}: id {agent_id!r} must be 3 to 8 digits")
     where = f"{path}: agent {agent_id}"
+    unknown = sorted(set(raw) - _FIELDS)
+    if unknown:  # a typo (`skils:`) must not silently mean "no skills"
+        raise RosterError(f"{where}: unknown key(s) {', '.join(map(str, unknown))} "
+                          f"(allowed: {', '.join(sorted(_FIELDS))})")
     languages = frozenset(raw.get("languages") or ())
     if not languages or not languages <= LANGUAGES:
         raise RosterError(f"{where}: languages {sorted(languages)} must be a non-empty subset of {sorted(LANGUAGES)}")

@@ -12,8 +12,11 @@ import re
 from dataclasses import dataclass
 
 MAX_HEADER_BYTES = 16 * 1024
-_RESULT = re.compile(r"^(?P<code>\d{3})[ -](?P<rest>.*)$")
-_KV = re.compile(r"(?P<key>\w+)=(?P<value>\S*)(?:\s+\((?P<data>[^)]*)\))?")
+# ASCII digits only: \d (and str.isdigit) also take "٢٠٠" or "²", which int() reads as a
+# code or refuses with a bare ValueError; Asterisk writes neither.
+_RESULT = re.compile(r"^(?P<code>[0-9]{3})[ -](?P<rest>.*)$")
+_KV = re.compile(r"(?P<key>\w+)=(?P<value>\S*)(?:\s+\((?P<data>[^)]*)\))?", re.ASCII)
+_KEY_CODE = re.compile(r"[0-9]{1,9}")  # bounded: int() refuses over 4300 digits
 
 
 class AgiProtocolError(ValueError):
@@ -38,8 +41,9 @@ class AgiResult:
 
     @property
     def digit(self) -> str:
-        """For STREAM FILE / WAIT FOR DIGIT: the key pressed, '' when none."""
-        if self.code != 200 or not self.result.isdigit() or self.result == "0":
+        """For STREAM FILE / WAIT FOR DIGIT: the key pressed, '' when none (or when the
+        result is not an ASCII decimal code)."""
+        if self.code != 200 or not _KEY_CODE.fullmatch(self.result):
             return ""
         code = int(self.result)
         return chr(code) if 0 < code < 128 else ""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Awaitable, Callable
 
 from panoramisk.fast_agi import Application
@@ -100,14 +101,47 @@ class AgiChannel:
 Handler = Callable[[AgiChannel], Awaitable[None]]
 
 
+class LogThrottle:
+    """At most one log record per ``interval`` seconds for one kind of noise, counting the
+    ones held back. Why: anything may connect to the FastAGI port (a port scan, a health
+    check, a peer that gives up), and one WARNING per connection lets it flood the log."""
+
+    def __init__(self, interval: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.interval, self.clock = interval, clock
+        self._quiet_until = float("-inf")
+        self._held = 0
+
+    def admit(self) -> int | None:
+        """None: hold this record back (it is counted). Otherwise log it, saying how many
+        were held back since the last one admitted (the number returned)."""
+        now = self.clock()
+        if now < self._quiet_until:
+            self._held += 1
+            return None
+        held, self._held = self._held, 0
+        self._quiet_until = now + self.interval
+        return held
+
+
 class FastAgiServer(Application):
     """Route FastAGI requests by script name to async handlers that take an AgiChannel."""
 
     header_timeout = 5.0
 
-    def __init__(self) -> None:
+    def __init__(self, refusals: LogThrottle | None = None) -> None:
         super().__init__(loop=asyncio.get_running_loop())
         self._server: asyncio.AbstractServer | None = None
+        self.refusals = LogThrottle() if refusals is None else refusals
+
+    def _refused(self, reason: str, *args: object) -> None:
+        """Log a connection that was no FastAGI request: a WARNING now and then, DEBUG else."""
+        held = self.refusals.admit()
+        if held is None:
+            log.debug(reason, *args)
+        elif held:
+            log.warning(reason + " (and %d more connection(s) refused since the last such warning)", *args, held)
+        else:
+            log.warning(reason, *args)
 
     async def start(self, host: str, port: int) -> None:
         self._server = await asyncio.start_server(self.handler, host, port, reuse_address=True)
@@ -125,18 +159,18 @@ class FastAgiServer(Application):
         try:
             block = await asyncio.wait_for(reader.readuntil(b"\n\n"), self.header_timeout)
         except asyncio.LimitOverrunError:
-            log.warning("FastAGI headers longer than the limit: connection dropped")
+            self._refused("FastAGI headers longer than the limit: connection dropped")
             return
         except (asyncio.IncompleteReadError, asyncio.TimeoutError, ConnectionError):
-            log.warning("FastAGI peer closed or stalled before sending its headers")
+            self._refused("FastAGI peer closed or stalled before sending its headers")
             return
         if len(block) > MAX_HEADER_BYTES:
-            log.warning("FastAGI headers too large (%d bytes): dropped", len(block))
+            self._refused("FastAGI headers too large (%d bytes): dropped", len(block))
             return
         try:
             headers = parse_headers(block)
         except AgiProtocolError as exc:
-            log.warning("bad FastAGI request: %s", exc)
+            self._refused("bad FastAGI request: %s", exc)
             return
         script = headers["agi_network_script"].split("?")[0].strip("/")
         route = self._route.get(script)

@@ -22,6 +22,9 @@ class Hangup:
 
 @dataclass(frozen=True)
 class DialBegin:
+    """An agent leg starts ringing. ``uniqueid`` is the calling channel's, '' when there is
+    none: a leg made by AMI Originate (a callback) is dialled by no channel."""
+
     uniqueid: str
     dest_uniqueid: str
     dest_channel: str
@@ -29,6 +32,9 @@ class DialBegin:
 
 @dataclass(frozen=True)
 class DialEnd:
+    """An agent leg stopped ringing (``status`` ANSWER, NOANSWER, ...); ``uniqueid`` as in
+    DialBegin."""
+
     uniqueid: str
     dest_uniqueid: str
     dest_channel: str
@@ -67,17 +73,33 @@ class OriginateResult:
 AmiEvent = Union[Hangup, DialBegin, DialEnd, FullyBooted, ChannelListed, DeviceStateChanged, OriginateResult]
 
 
+class _Malformed(Exception):
+    """A message of an event we use lacks a field Asterisk always sends with it."""
+
+
 def _get(msg: Mapping[str, str], key: str) -> str:
     value = msg.get(key)
     if value is None:
-        raise KeyError(key)
-    return str(value)
+        raise _Malformed(f"without {key!r}")
+    if not isinstance(value, str):  # panoramisk makes a list of a header sent twice
+        raise _Malformed(f"with {key!r} more than once")
+    return value
+
+
+def _caller_uniqueid(msg: Mapping[str, str]) -> str:
+    """The dialling channel's Uniqueid in DialBegin/DialEnd. Asterisk writes the caller's
+    fields (Channel, ..., Uniqueid) only when there is a caller; an Originate'd leg has
+    only the Dest ones. A Channel without its Uniqueid is malformed, though."""
+    if msg.get("Uniqueid") is None and msg.get("Channel") is None:
+        return ""
+    return _get(msg, "Uniqueid")
 
 
 _BUILDERS: dict[str, Callable[[Mapping[str, str]], AmiEvent]] = {
     "hangup": lambda m: Hangup(_get(m, "Uniqueid"), _get(m, "Channel"), str(m.get("Cause", ""))),
-    "dialbegin": lambda m: DialBegin(_get(m, "Uniqueid"), _get(m, "DestUniqueid"), _get(m, "DestChannel")),
-    "dialend": lambda m: DialEnd(_get(m, "Uniqueid"), _get(m, "DestUniqueid"), _get(m, "DestChannel"), _get(m, "DialStatus")),
+    "dialbegin": lambda m: DialBegin(_caller_uniqueid(m), _get(m, "DestUniqueid"), _get(m, "DestChannel")),
+    "dialend": lambda m: DialEnd(_caller_uniqueid(m), _get(m, "DestUniqueid"), _get(m, "DestChannel"),
+                                 _get(m, "DialStatus")),
     "fullybooted": lambda m: FullyBooted(str(m.get("Status", ""))),
     "coreshowchannel": lambda m: ChannelListed(_get(m, "Uniqueid"), _get(m, "Channel"), str(m.get("Application", ""))),
     "devicestatechange": lambda m: DeviceStateChanged(_get(m, "Device"), _get(m, "State")),
@@ -85,7 +107,8 @@ _BUILDERS: dict[str, Callable[[Mapping[str, str]], AmiEvent]] = {
                                                    str(m.get("Reason", ""))),
 }
 
-# The events the controller asks Asterisk for (hotline.ami.AmiClient.subscribe_only).
+# The events the controller uses: manager.conf filters its AMI account to these (rendered
+# eventfilter lines, asterisk_conf/templates/manager.conf.j2).
 EVENT_NAMES = ("Hangup", "DialBegin", "DialEnd", "FullyBooted", "DeviceStateChange", "OriginateResponse")
 # Their classes (Asterisk 22: FullyBooted is "system", the others "call"), sent at login.
 # Asterisk wakes a session's thread only for events of its classes; the name filter is
@@ -103,6 +126,6 @@ def parse_event(msg: Mapping[str, str]) -> AmiEvent | None:
         return None
     try:
         return builder(msg)
-    except KeyError as exc:
-        log.warning("malformed AMI %s event without %s: ignored", name, exc)
+    except _Malformed as exc:
+        log.warning("malformed AMI %s event %s: ignored", name, exc)
         return None

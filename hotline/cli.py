@@ -215,7 +215,8 @@ def cmd_call(args: argparse.Namespace) -> int:
 
     settings = _settings()
     caller = args.caller or f"1390000{int(time.time()) % 10000:04d}"
-    peer = start_caller(settings.sip_port, caller, dnis=args.dnis, digits=args.digits, hold_ms=args.hold * 1000)
+    peer = start_caller(settings.sip_port, caller, dnis=args.dnis, digits=args.digits, hold_ms=args.hold * 1000,
+                        media_port=settings.rtp_end + 901)  # beside Asterisk's range, clear of the demo phones
     code = peer.wait(timeout=args.hold + 90)
     print(f"SIPp caller {caller} -> {args.dnis} digits {args.digits!r}: exit {code}")
     if code != 0:
@@ -335,7 +336,8 @@ def main(argv: list[str] | None = None) -> int:
     call.add_argument("--caller", default="", help="citizen number (default: a fresh one)")
     call.add_argument("--dnis", default="12345", help="dialled number")
     call.add_argument("--digits", default="", help="DTMF to send after the greeting starts")
-    call.add_argument("--hold", type=int, default=5, help="seconds to stay on the line")
+    call.add_argument("--hold", type=int, default=12,
+                      help="seconds to stay on the line, from the IVR's answer (greeting and menus included)")
     call.add_argument("--json", action="store_true", help="print the whole stored record")
     call.set_defaults(func=cmd_call)
     ctl = sub.add_parser("controller", help="run the controller in the foreground")
@@ -353,7 +355,11 @@ def main(argv: list[str] | None = None) -> int:
     notice.add_argument("name")
     notice.set_defaults(func=cmd_notice)
     args = parser.parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except ValueError as exc:  # a configuration file (or a value in the environment) is wrong
+        print(f"hotline {args.command}: {exc}\nnothing was changed", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

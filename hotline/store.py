@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -42,15 +43,29 @@ def migrate(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
+class UnstorableRecord(ValueError):
+    """The record holds a value no timestamp column can take (NaN, infinity, a year past
+    9999): retrying cannot help, so the writer sets it aside instead of spooling it."""
+
+
+def _when(ts: float) -> datetime:
+    # datetime refuses such times with ValueError, OverflowError or (past time_t) OSError;
+    # the last would pass for "database unavailable" and block the spool for good.
+    try:
+        return utc(ts)
+    except (ValueError, OverflowError, OSError) as exc:
+        raise UnstorableRecord(f"time {ts!r} out of range: {exc}") from exc
+
+
 def _row(record: CallRecord) -> dict[str, Any]:
     return {
         "call_id": record.call_id, "caller": record.caller, "dnis": record.dnis,
         "source": record.source, "queue": record.queue, "language": record.language,
         "skills": record.skills, "priority": record.priority, "repeat_calls": record.repeat_calls,
-        "arrived_at": utc(record.arrived_at),
-        "queued_at": utc(record.queued_at) if record.queued_at is not None else None,
-        "answered_at": utc(record.answered_at) if record.answered_at is not None else None,
-        "ended_at": utc(record.ended_at) if record.ended_at is not None else None,
+        "arrived_at": _when(record.arrived_at),
+        "queued_at": _when(record.queued_at) if record.queued_at is not None else None,
+        "answered_at": _when(record.answered_at) if record.answered_at is not None else None,
+        "ended_at": _when(record.ended_at) if record.ended_at is not None else None,
         "wait_seconds": record.wait_seconds, "talk_seconds": record.talk_seconds,
         "agent_id": record.agent_id, "outcome": record.outcome,
         "ivr_path": list(record.ivr_path), "attrs": dict(record.attrs), "recording": record.recording,
@@ -67,7 +82,7 @@ class CallStore:
         with self.engine.begin() as conn:
             conn.execute(calls.delete().where(calls.c.call_id == record.call_id))
             conn.execute(calls.insert().values(**row))
-            rows = [{"call_id": e.call_id, "at": utc(e.at), "kind": e.kind, "data": e.data} for e in events]
+            rows = [{"call_id": e.call_id, "at": _when(e.at), "kind": e.kind, "data": e.data} for e in events]
             if rows:
                 conn.execute(call_events.insert(), rows)
 
@@ -123,10 +138,16 @@ class RecordWriter:
         self._lock = asyncio.Lock()
 
     async def write(self, record: CallRecord, events: list[CallEvent]) -> bool:
-        """Save now if possible; otherwise spool. Returns True if it reached the database."""
+        """Save now if possible; otherwise spool. Returns True if it reached the database.
+        A record the database can never take is set aside in the ``.bad`` file at once:
+        raising would stop the caller's work (e.g. the fallback reconciliation) at it."""
         async with self._lock:
             try:
                 await asyncio.to_thread(self.store.save, record, events)
+            except (DataError, IntegrityError, ValueError) as exc:
+                log.error("call %s rejected by the database, moved to %s.bad: %s", record.call_id, self.spool, exc)
+                self._set_aside(_encode(record, events))
+                return False
             except (SQLAlchemyError, OSError) as exc:
                 log.error("database unavailable (%s): call %s spooled to %s", exc, record.call_id, self.spool)
                 with self.spool.open("a") as fh:
@@ -134,6 +155,10 @@ class RecordWriter:
                 return False
             await self._replay_locked()
             return True
+
+    def _set_aside(self, line: str) -> None:
+        with open(f"{self.spool}.bad", "a") as bad:
+            bad.write(line + "\n")
 
     async def replay(self) -> int:
         async with self._lock:
@@ -152,14 +177,12 @@ class RecordWriter:
                 # The database answers but rejects this record (e.g. a caller id longer than
                 # the column): retrying cannot help, and it must not block the lines after it.
                 log.error("spooled record rejected by the database, moved to %s.bad: %s", self.spool, exc)
-                with open(f"{self.spool}.bad", "a") as bad:
-                    bad.write(line + "\n")
+                self._set_aside(line)
             except (SQLAlchemyError, OSError):
                 break
             except (ValueError, TypeError, KeyError) as exc:
                 log.error("unreadable spool line dropped to %s.bad: %s", self.spool, exc)
-                with open(f"{self.spool}.bad", "a") as bad:
-                    bad.write(line + "\n")
+                self._set_aside(line)
             done += 1
         self.spool.write_text("".join(line + "\n" for line in lines[done:]))
         if done:

@@ -138,11 +138,11 @@ def _rule(item: Any, where: str, prefix_ok: bool) -> Rule:
     fields = {"name", "pattern", "why"} | ({"prefix"} if prefix_ok else set())
     if not isinstance(item, dict):
         raise NumberPolicyError(f"{where}: expected a mapping with name and pattern")
-    unknown = sorted(set(item) - fields)
-    if unknown:
-        raise NumberPolicyError(f"{where}: unknown field(s) {', '.join(unknown)} (allowed: {', '.join(sorted(fields))})")
     name, pattern, prefix = str(item.get("name", "")), item.get("pattern"), str(item.get("prefix", ""))
     where = f"{where} ({name or 'unnamed'})"
+    unknown = sorted(map(str, set(item) - fields))
+    if unknown:
+        raise NumberPolicyError(f"{where}: unknown field(s) {', '.join(unknown)} (allowed: {', '.join(sorted(fields))})")
     if not name:
         raise NumberPolicyError(f"{where}: field 'name' is required")
     if not isinstance(pattern, str) or not pattern:

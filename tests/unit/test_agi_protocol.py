@@ -111,6 +111,25 @@ def test_parse_result_rejects_malformed_lines(line: str) -> None:
         parse_result(line)
 
 
+@pytest.mark.parametrize("line", [
+    "٢٠٠ result=1",           # Arabic-Indic digits: \d took them and int() read 200
+    "２００ result=1",         # full-width
+    "2٠0 result=1",
+    "²⁰⁰ result=1",           # superscripts: \d refuses these too
+])
+def test_parse_result_takes_ascii_codes_only(line: str) -> None:
+    with pytest.raises(AgiProtocolError, match="malformed AGI result line"):
+        parse_result(line)
+
+
+@pytest.mark.parametrize("result", ["²", "¹²", "٤٩", "４９", "49²", "-49", "1" * 5000])
+def test_digit_of_a_non_ascii_or_odd_result_is_none(result: str) -> None:
+    """str.isdigit() passed "²" and int() then raised a bare ValueError (and int() refuses
+    more than 4300 digits); such a result is no key press."""
+    assert AgiResult(code=200, result=result).digit == ""
+    assert parse_result(f"200 result={result}").digit == ""
+
+
 def test_digit_only_for_success() -> None:
     assert AgiResult(code=510, result="49").digit == ""
     assert AgiResult(code=200, result="49").digit == "1"

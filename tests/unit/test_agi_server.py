@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import time
 from typing import AsyncIterator, Awaitable, Callable
@@ -9,7 +10,7 @@ from typing import AsyncIterator, Awaitable, Callable
 import pytest
 
 from hotline.agi_protocol import AgiResult
-from hotline.agi_server import AgiChannel, ChannelGone, FastAgiServer
+from hotline.agi_server import AgiChannel, ChannelGone, FastAgiServer, LogThrottle
 
 HEADERS = (
     "agi_network: yes\n"
@@ -298,3 +299,61 @@ async def test_server_keeps_serving_after_a_bad_connection(server: tuple[FastAgi
     await asyncio.wait_for(route.done.wait(), STEP)
     writer.close()
     assert route.error is None and len(route.results) == 2
+
+
+# -- refused connections: a WARNING now and then, never one per connection ---------------
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_log_throttle_admits_one_per_interval_and_counts_the_rest() -> None:
+    clock = FakeClock()
+    throttle = LogThrottle(interval=60.0, clock=clock)
+    assert throttle.admit() == 0                            # the first one: nothing held back
+    assert [throttle.admit() for _ in range(3)] == [None] * 3
+    clock.now += 59.9
+    assert throttle.admit() is None
+    clock.now += 0.1
+    assert throttle.admit() == 4                            # 60 s on: logged, with the 4 held back
+    assert throttle.admit() is None
+    clock.now += 600
+    assert throttle.admit() == 1
+    clock.now += 60
+    assert throttle.admit() == 0                            # a quiet minute: the count starts over
+
+
+def test_log_throttle_with_no_interval_admits_everything() -> None:
+    throttle = LogThrottle(interval=0.0, clock=FakeClock())
+    assert [throttle.admit() for _ in range(3)] == [0, 0, 0]
+
+
+async def test_refused_connections_do_not_flood_the_log(server: tuple[FastAgiServer, int],
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    """Every connection that was no AGI request (a port scan, a health check) logged a
+    WARNING of its own; now one per interval, with a count of the ones held back."""
+    srv, port = server
+    clock = FakeClock()
+    srv.refusals = LogThrottle(interval=60.0, clock=clock)
+
+    async def refused(block: bytes) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(block)
+        await writer.drain()
+        assert await asyncio.wait_for(reader.read(), STEP) == b""  # the server closed it: logged
+        writer.close()
+
+    with caplog.at_level(logging.DEBUG, logger="hotline.agi_server"):
+        for block in (b"GET / HTTP/1.1\r\n\r\n\n\n", b"hello\n\n", b"\xff\n\n", b"x\n\n"):
+            await refused(block)
+        clock.now += 60
+        await refused(b"agi_uniqueid: 1.1\n\n")
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 2
+    assert warnings[0].startswith("bad FastAGI request: malformed AGI header line")
+    assert "no agi_network_script" in warnings[1] and "3 more connection(s) refused" in warnings[1]
+    assert sum(r.levelno == logging.DEBUG for r in caplog.records) == 3

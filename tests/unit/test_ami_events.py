@@ -62,6 +62,25 @@ def test_case_insensitive_keys_and_names(headers: dict[str, str], expected: obje
     assert parse_event(CaseInsensitiveDict(headers)) == expected
 
 
+# What Asterisk 22 sends for the agent leg of an AMI Originate (a callback): no calling
+# channel, so none of the caller's fields (Channel, ..., Uniqueid), only the Dest ones.
+ORIGINATED_DEST = ("DestChannel: PJSIP/1001-0000000a", "DestChannelState: 0", "DestChannelStateDesc: Down",
+                   "DestCallerIDNum: 1001", "DestUniqueid: c1-cb123", "DestLinkedid: c1-cb123")
+
+
+@pytest.mark.parametrize("msg, expected", [
+    (wire("Event: DialBegin", "Privilege: call,all", *ORIGINATED_DEST, "DialString: 1001"),
+     DialBegin("", "c1-cb123", "PJSIP/1001-0000000a")),
+    (wire("Event: DialEnd", "Privilege: call,all", *ORIGINATED_DEST, "DialStatus: ANSWER"),
+     DialEnd("", "c1-cb123", "PJSIP/1001-0000000a", "ANSWER")),
+])
+def test_originated_leg_dial_events_parse_without_a_warning(msg: Message, expected: object,
+                                                            caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG, logger="hotline.ami_events"):
+        assert parse_event(msg) == expected
+    assert caplog.records == []
+
+
 @pytest.mark.parametrize("headers, missing", [
     ({"Event": "Hangup", "Channel": "PJSIP/a-1"}, "Uniqueid"),
     ({"Event": "Hangup", "Uniqueid": "1.1"}, "Channel"),
@@ -69,12 +88,25 @@ def test_case_insensitive_keys_and_names(headers: dict[str, str], expected: obje
     ({"Event": "DialEnd", "Uniqueid": "1.1", "DestUniqueid": "1.2", "DestChannel": "PJSIP/b-2"}, "DialStatus"),
     ({"Event": "CoreShowChannel", "Channel": "PJSIP/a-1"}, "Uniqueid"),
     ({"Event": "DeviceStateChange", "Device": "PJSIP/1001"}, "State"),
+    # a caller's Channel without its Uniqueid is broken, not an Originate'd leg
+    ({"Event": "DialBegin", "Channel": "PJSIP/a-1", "DestUniqueid": "1.2", "DestChannel": "PJSIP/b-2"}, "Uniqueid"),
+    ({"Event": "DialEnd", "Channel": "PJSIP/a-1", "DestUniqueid": "1.2", "DestChannel": "PJSIP/b-2",
+      "DialStatus": "ANSWER"}, "Uniqueid"),
+    ({"Event": "DialBegin", "Uniqueid": "1.1", "DestUniqueid": "1.2"}, "DestChannel"),
 ])
 def test_malformed_events_are_none_and_logged(headers: dict[str, str], missing: str,
                                               caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="hotline.ami_events"):
         assert parse_event(Message(headers)) is None
     assert missing in caplog.text
+
+
+def test_a_field_sent_twice_is_malformed(caplog: pytest.LogCaptureFixture) -> None:
+    """panoramisk turns a repeated header into a list; it is no Uniqueid to match on."""
+    msg = wire("Event: Hangup", "Channel: PJSIP/a-1", "Uniqueid: 1.1", "Uniqueid: 1.2")
+    with caplog.at_level(logging.WARNING, logger="hotline.ami_events"):
+        assert parse_event(msg) is None
+    assert "more than once" in caplog.text
 
 
 @pytest.mark.parametrize("headers", [

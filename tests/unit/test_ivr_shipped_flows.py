@@ -206,3 +206,22 @@ def test_survey_question_follows_the_callers_language(flows: dict[str, Flow]) ->
     instruction = run.start()
     assert isinstance(instruction, Collect)
     assert (instruction.prompts, instruction.language) == (("survey_question",), "ja")
+
+
+@pytest.mark.parametrize(
+    ("offer", "script", "prompts"),
+    [
+        ("no", [P], [("ahead_2", "wait_1")]),
+        ("refused", [P, P], [("ahead_2", "wait_1"), ("callback_unavailable",)]),
+        ("yes", [P, T], [("ahead_2", "wait_1"), ("callback_offer",)]),
+    ],
+)
+def test_waiting_caller_whose_number_cannot_be_called_back_hears_why_and_keeps_waiting(
+        flows: dict[str, Flow], offer: str, script: list[object], prompts: list[tuple[str, ...]]) -> None:
+    run = IvrRun(flows["waiting"], {"language": "en", "position": "2", "wait": "1", "offer_callback": offer})
+    played = [run.start()]
+    for step in script:
+        played.append(run.feed(P if step is P else T))
+    assert [i.prompts for i in played[:-1]] == prompts
+    assert isinstance(played[-1], Finished) and isinstance(played[-1].action, Queue)
+    assert run.attrs.get("callback") != "yes"

@@ -1,9 +1,21 @@
 """hotline.queue_log: folding Asterisk 22 queue_log lines of the fallback queue into records."""
 from __future__ import annotations
 
-import pytest
+import logging
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
-from hotline.queue_log import FALLBACK_QUEUE, QueueLogLine, fold, parse_line
+import pytest
+from sqlalchemy import String
+
+from hotline.controller import Controller
+from hotline.queue_log import FALLBACK_QUEUE, FIELD_WIDTHS, MalformedLine, QueueLogLine, fold, parse_line, read_line
+from hotline.records import CallEvent, CallRecord
+from hotline.settings import Settings
+from hotline.store import CallStore, RecordWriter, make_engine, migrate
+from recordings import recording_path
+from sql.schema import calls
 
 Q = "hotline-fallback"
 ANSWERED = [  # what Asterisk 22 writes for a call answered by member 2003 after 3 s, 25 s talk
@@ -102,6 +114,83 @@ def test_parse_line_rejects(line: str) -> None:
     assert parse_line(line) is None
 
 
+@pytest.mark.parametrize("epoch", [
+    "nan", "NaN", "inf", "-inf", "Infinity", "1e309", "1e9", "-1", "+1700000000", " 1700000000",
+    "1_700_000_000", "１７００００００００", "1700000000.", "253402300800", "9" * 13, "0x10",
+])
+def test_epochs_no_record_can_hold_are_malformed(epoch: str, caplog: pytest.LogCaptureFixture) -> None:
+    """float() takes all of these; as a record's time each made the store raise, and the
+    reconciliation stopped at that line on every pass."""
+    line = f"{epoch}|c1|{Q}|NONE|ENTERQUEUE|12345|13800000001|1"
+    with pytest.raises(MalformedLine, match="not an epoch"):
+        read_line(line)
+    with caplog.at_level(logging.WARNING, logger="hotline.queue_log"):
+        assert parse_line(line) is None
+    assert "queue_log line skipped" in caplog.text and "not an epoch" in caplog.text
+
+
+@pytest.mark.parametrize("line", [
+    f"1700000000|c\x001|{Q}|NONE|ENTERQUEUE|12345|13800000001|1",
+    f"1700000000|c1|{Q}|NONE|ENTERQUEUE|12345|138\x1b[2J|1",
+    f"1700000000|c1|{Q}|NONE|ENTERQUEUE|12345|\ud800|1",
+])
+def test_control_characters_are_malformed(line: str) -> None:
+    with pytest.raises(MalformedLine, match="control character"):
+        read_line(line)
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("", None),
+    ("  \r\n", None),
+    (f"1700000000|NONE|{Q}|NONE|CONFIGRELOAD|", None),
+    ("253402300799|c1|q|a|E", QueueLogLine(253402300799.0, "c1", "q", "a", "E", ())),
+    ("0.5|c1|q|a|E|x\r\n", QueueLogLine(0.5, "c1", "q", "a", "E", ("x",))),
+])
+def test_read_line_accepts(line: str, expected: QueueLogLine | None) -> None:
+    assert read_line(line) == expected
+
+
+def test_field_widths_are_the_stores_columns() -> None:
+    for name, width in FIELD_WIDTHS.items():
+        column_type = calls.c[name].type
+        assert isinstance(column_type, String) and column_type.length == width, name
+
+
+def test_fold_skips_the_lines_the_store_could_not_take(caplog: pytest.LogCaptureFixture) -> None:
+    """Each of these made a record that the store refused (or made fold raise): the line
+    is skipped, the calls around it still come out, and one warning counts the skips."""
+    bad = [
+        f"1e309|bad-epoch|{Q}|NONE|ENTERQUEUE|12345|13800000009|1",
+        f"nan|{ANSWERED[0].split('|')[1]}|{Q}|2003|COMPLETECALLER|3|25|1",
+        f"1700000000|{'x' * 65}|{Q}|NONE|ENTERQUEUE|12345|13800000009|1",
+        f"1700000000|wide-caller|{Q}|NONE|ENTERQUEUE|12345|{'9' * 65}|1",
+        f"1700000000|wide-dnis|{Q}|NONE|ENTERQUEUE|{'1' * 33}|13800000009|1",
+    ]
+    finish = [f"1700000009|{cid}|{Q}|NONE|ABANDON|1|1|9" for cid in ("bad-epoch", "wide-caller", "wide-dnis")]
+    with caplog.at_level(logging.WARNING, logger="hotline.queue_log"):
+        records = fold(ANSWERED[:2] + bad + ANSWERED[2:] + ABANDONED + finish)
+    assert sorted(records) == ["hotline-itest-1700000000.5", "hotline-itest-1700000100.9"]
+    assert records["hotline-itest-1700000000.5"].ended_at == 1700000028
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "5 malformed line(s) skipped" in warnings[0].getMessage()
+
+
+def test_fold_skips_an_agent_wider_than_the_store_keeps() -> None:
+    lines = [ANSWERED[0], ANSWERED[1].replace("|2003|", f"|{'a' * 17}|"), ANSWERED[2]]
+    rec = fold(lines)["hotline-itest-1700000000.5"]
+    assert rec.agent_id == "2003" and rec.answered_at is None  # the CONNECT line was skipped
+
+
+def test_fold_skips_a_call_id_that_names_no_recording_file() -> None:
+    """recording_path refuses a call id with '/' (ValueError): that was raised out of fold,
+    so no fallback call at all was reconciled on any pass. Now only the CONNECT line (the
+    one that names the recording) is skipped."""
+    odd = [line.replace("hotline-itest-1700000000.5", "../x/1.5") for line in ANSWERED]
+    records = fold(odd + ABANDONED, recording_of=lambda cid: recording_path("/srv/hotline/main", cid))
+    assert sorted(records) == ["../x/1.5", "hotline-itest-1700000100.9"]
+    assert (records["../x/1.5"].recording, records["../x/1.5"].outcome) == ("", "answered")
+
+
 def test_parse_line_fields() -> None:
     assert parse_line(ANSWERED[1] + "\n") == QueueLogLine(
         1700000003.0, "hotline-itest-1700000000.5", Q, "2003", "CONNECT",
@@ -119,3 +208,68 @@ def test_answered_fallback_call_points_at_the_dialplans_recording() -> None:
     records = fold(ANSWERED + ABANDONED, recording_of=lambda cid: f"/inst/recordings/{cid}.wav")
     assert records["hotline-itest-1700000000.5"].recording == "/inst/recordings/hotline-itest-1700000000.5.wav"
     assert records["hotline-itest-1700000100.9"].recording == ""  # nobody answered: nothing recorded
+
+
+# -- reconciliation: the controller stores what fold made ------------------------------
+
+def reconciling_controller(tmp_path: Path, lines: list[str], writer: Any = None) -> tuple[Controller, CallStore]:
+    settings = Settings(instance="t", var_dir=tmp_path, asterisk_root=tmp_path / "root")
+    settings.queue_log.parent.mkdir(parents=True)
+    settings.queue_log.write_text("".join(line + "\n" for line in lines))
+    engine = make_engine(f"sqlite:///{tmp_path / 'calls.sqlite3'}")
+    migrate(engine)
+    store = CallStore(engine)
+    controller = Controller(settings)
+    controller.sv = SimpleNamespace(  # type: ignore[assignment]
+        store=store, writer=writer or RecordWriter(store, tmp_path / "spool.jsonl"),
+        recording_path=lambda cid: recording_path(settings.instance_dir_in_root, cid))
+    return controller, store
+
+
+def a_call(call_id: str, epoch: str = "1700000300") -> list[str]:
+    return [f"{epoch}|{call_id}|{Q}|NONE|ENTERQUEUE|12345|13800000001|1",
+            f"1700000310|{call_id}|{Q}|NONE|ABANDON|1|1|10"]
+
+
+async def test_reconciliation_stores_the_calls_after_an_unstorable_line(tmp_path: Path) -> None:
+    """A fallback call entered at "1e309" (infinity) made the store raise OverflowError, and
+    every pass stopped there: the calls after it were never stored."""
+    controller, store = reconciling_controller(tmp_path, a_call("before") + a_call("inf", "1e309") + a_call("after"))
+    assert await controller.reconcile_fallback() == 2
+    assert store.known_ids(["before", "inf", "after"]) == {"before", "after"}
+    assert await controller.reconcile_fallback() == 0  # the next pass finds nothing new
+
+
+class WriterFailingOn:
+    """A RecordWriter stand-in that raises for one call id and records the rest."""
+
+    def __init__(self, failing: str) -> None:
+        self.failing = failing
+        self.written: list[str] = []
+
+    async def write(self, record: CallRecord, events: list[CallEvent]) -> bool:
+        if record.call_id == self.failing:
+            raise OverflowError("timestamp out of range for platform time_t")
+        self.written.append(record.call_id)
+        return True
+
+
+async def test_reconciliation_logs_and_skips_a_record_the_writer_raises_on(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    writer = WriterFailingOn("second")
+    controller, _ = reconciling_controller(tmp_path, a_call("first") + a_call("second") + a_call("third"), writer)
+    with caplog.at_level(logging.ERROR, logger="hotline.controller"):
+        await controller.reconcile_fallback()
+    assert writer.written == ["first", "third"]
+    assert "fallback call second could not be stored" in caplog.text
+
+
+def test_a_call_queued_again_is_over_only_at_its_last_exit() -> None:
+    """A caller put back into the queue by the dialplan has the same call id: the first
+    exit must not make the call "finished" while its second stay is still in progress."""
+    first_stay = [ABANDONED[0], f"1700000160|hotline-itest-1700000100.9|{Q}|NONE|EXITWITHTIMEOUT|1|1|60"]
+    again = f"1700000161|hotline-itest-1700000100.9|{Q}|NONE|ENTERQUEUE|12345|13900000002|1"
+    assert fold(first_stay + [again]) == {}
+    rec = fold(first_stay + [again, f"1700000170|hotline-itest-1700000100.9|{Q}|NONE|ABANDON|1|1|9"])[
+        "hotline-itest-1700000100.9"]
+    assert (rec.outcome, rec.queued_at, rec.ended_at) == ("abandoned", 1700000161, 1700000170)

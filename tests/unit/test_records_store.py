@@ -279,3 +279,41 @@ async def test_record_rejected_by_postgresql_does_not_block_the_spool(pg_url: st
         with engine.begin() as conn:
             conn.execute(text("DELETE FROM calls"))
         engine.dispose()
+
+
+@pytest.mark.parametrize("bad_time", [float("nan"), float("inf"), -float("inf"), 1e12, 1e18])
+async def test_record_with_an_impossible_time_is_set_aside_not_raised(store: CallStore, tmp_path: Path,
+                                                                      bad_time: float) -> None:
+    """datetime refuses these with ValueError, OverflowError or (1e18, past time_t) OSError;
+    the writer must neither raise (that stopped the fallback reconciliation at the record)
+    nor spool it as if the database were down (that blocked the spool for good)."""
+    spool = tmp_path / "spool.jsonl"
+    writer = RecordWriter(store, spool)
+    assert await writer.write(rec(call_id="bad", ended_at=bad_time), []) is False
+    assert await writer.write(rec(call_id="late", arrived_at=1700000000.0),
+                              [CallEvent("late", bad_time, "queued")]) is False
+    assert spool_lines(spool) == []
+    assert [json.loads(line)["record"]["call_id"] for line in Path(f"{spool}.bad").read_text().splitlines()] == [
+        "bad", "late"]
+    assert await writer.write(rec(call_id="good"), []) is True
+    assert store.known_ids(["bad", "late", "good"]) == {"good"}
+
+
+async def test_record_rejected_by_postgresql_on_write_is_set_aside(pg_url: str, tmp_path: Path) -> None:
+    """The database answers but refuses the record (too long a caller id, a NUL): it is
+    not down, so the record goes straight to .bad instead of the spool."""
+    spool = tmp_path / "spool.jsonl"
+    engine = make_engine(pg_url)
+    try:
+        migrate(engine)
+        writer = RecordWriter(CallStore(engine), spool)
+        assert await writer.write(rec(call_id="long", caller="9" * 100), []) is False
+        assert await writer.write(rec(call_id="nul", caller="1\x002"), []) is False
+        assert spool_lines(spool) == []  # the database is up: nothing to replay later
+        assert len(Path(f"{spool}.bad").read_text().splitlines()) == 2
+        assert await writer.write(rec(call_id="after"), []) is True
+        assert CallStore(engine).known_ids(["long", "nul", "after"]) == {"after"}
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM calls"))
+        engine.dispose()

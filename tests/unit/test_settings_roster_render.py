@@ -150,6 +150,8 @@ def test_a_seat_on_an_unknown_line_is_refused_at_start_up(tmp_path: Path) -> Non
     ([{**GOOD, "queues": "province"}], "agent 1001", "queues must be a non-empty list"),
     ([{**GOOD, "queues": []}], "agent 1001", "queues must be a non-empty list"),
     (["1001"], "agents[0]", "expected a mapping"),
+    ([{**{k: v for k, v in GOOD.items() if k != "skills"}, "skils": {"housing": 3}}], "agent 1001",
+     "unknown key(s) skils"),
 ])
 def test_roster_errors_name_file_and_agent(tmp_path: Path, agents: list[dict[str, object]], where: str, problem: str) -> None:
     path = roster_file(tmp_path, *agents)
@@ -249,6 +251,26 @@ def test_manager_conf_loopback_and_secret(rendered: dict[str, Path]) -> None:
     assert user["secret"] == "ami-s3cret-xyz"
     assert user["deny"] == "0.0.0.0/0.0.0.0" and user["permit"] == "127.0.0.1/255.255.255.255"
     assert [n for n, _ in conf] == ["general", "hotline"]
+
+
+def test_manager_account_has_least_privilege_and_static_event_filters(rendered: dict[str, Path]) -> None:
+    """The controller's AMI account: only the classes it needs (GetConfig needs system or
+    config, Command needs command, UpdateConfig config, Filter system: none is granted)."""
+    user = section(parse(rendered["manager.conf"]), "hotline")
+    values = {k: v for k, v in user}
+    assert set(values["read"].split(",")) == {"call", "system"}
+    assert set(values["write"].split(",")) == {"call", "originate", "reporting"}
+    from hotline.ami_events import EVENT_NAMES
+    filters = [k for k, _ in user if k.startswith("eventfilter")]
+    assert filters == [f"eventfilter(action(include),name({n}))" for n in EVENT_NAMES]
+
+
+def test_pjsip_identifies_the_trunk_by_address_and_agents_by_credentials(rendered: dict[str, Path]) -> None:
+    text = rendered["pjsip.conf"].read_text()
+    assert "endpoint_identifier_order = auth_username,ip" in text
+    endpoints = {name: items for name, items in pjsip_sections(rendered["pjsip.conf"]) if items.get("type") == "endpoint"}
+    assert endpoints["trunk"]["identify_by"] == "ip"
+    assert all(endpoints[a.agent_id]["identify_by"] == "auth_username" for a in AGENTS)
 
 
 def pjsip_sections(path: Path) -> list[tuple[str, dict[str, str]]]:
