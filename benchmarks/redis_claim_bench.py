@@ -37,6 +37,7 @@ from redis.exceptions import WatchError
 
 from agents.state import AgentRecord, AgentState, is_available
 from benchmarks.stats import nearest_rank_p99 as p99
+from hotline.live_keys import LiveKeys
 from hotline.live_state import LiveState, QueuedCall
 
 NOW = 1_700_000_000.0
@@ -95,7 +96,7 @@ async def commandstats(redis: Redis) -> dict[str, dict[str, float]]:
 async def run(url: str, iterations: int, n_agents: int, n_calls: int) -> None:
     redis = Redis.from_url(url, decode_responses=True)
     prefix = f"hl:unittest-bench-{uuid.uuid4().hex[:10]}:"
-    live = LiveState(redis, prefix)
+    live = LiveState(redis, LiveKeys(prefix))
     rng = random.Random(12345)
     try:
         agents = make_agents(rng, n_agents)

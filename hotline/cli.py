@@ -24,6 +24,7 @@ import time
 from typing import Any, Callable
 
 from hotline import asterisk_process, services
+from hotline.live_keys import LiveKeys
 from hotline.settings import Settings, from_env
 
 log = logging.getLogger("hotline")
@@ -246,11 +247,11 @@ def cmd_status(_args: argparse.Namespace) -> int:
     print("asterisk:  ", "running" if asterisk_process.is_running(settings) else "stopped")
     print("controller:", "running" if services.daemon_alive(settings, "controller") else "stopped")
     r = redis.Redis.from_url(settings.redis_url or services.DEFAULT_REDIS_URL, decode_responses=True)
-    prefix = f"hl:{settings.instance}:"
-    for agent_id in sorted(r.smembers(prefix + "agents")):
-        h = r.hgetall(f"{prefix}agent:{agent_id}")
+    keys = LiveKeys.for_instance(settings.instance)
+    for agent_id in sorted(r.smembers(keys.agents)):
+        h = r.hgetall(keys.agent(agent_id))
         print(f"  agent {agent_id}: {h.get('state')} calls={h.get('calls_taken')} misses={h.get('misses')}")
-    print("waiting calls:", r.scard(prefix + "waiting"))
+    print("waiting calls:", r.scard(keys.waiting))
     for row in CallStore(make_engine(settings.database_url)).recent(10):
         print(f"  {row['arrived_at']:%H:%M:%S} {row['caller']:>14} {row['outcome']:<10} agent={row['agent_id'] or '-':<5}"
               f" wait={'-' if row['wait_seconds'] is None else format(row['wait_seconds'], '.2f')}")
@@ -293,7 +294,7 @@ def _live_call(coro_factory: Any) -> Any:
     async def run() -> Any:
         client = Redis.from_url(settings.redis_url or services.DEFAULT_REDIS_URL, decode_responses=True)
         try:
-            live = LiveState(client, prefix=f"hl:{settings.instance}:")
+            live = LiveState(client, LiveKeys.for_instance(settings.instance))
             return await coro_factory(live, AgentDesk(live, time.time))
         finally:
             await client.aclose()

@@ -28,7 +28,9 @@ from hotline.ami import AmiClient
 from hotline.ami_events import AmiEvent, DialBegin, DialEnd, Hangup, OriginateResult
 from hotline.call_session import CallSession, CallTrack
 from hotline.callback_session import run_callback
+from hotline.channels import agent_of
 from hotline.config import load_config
+from hotline.live_keys import LiveKeys
 from hotline.live_state import LiveState, QueuedCall, parse_assignment
 from hotline.router_service import RouterService
 from hotline.settings import Settings
@@ -121,11 +123,6 @@ class Services:
         return recording_path(self.settings.instance_dir_in_root, call_id)
 
 
-def agent_of(channel: str) -> str:
-    """The agent id in an agent leg's channel name, e.g. PJSIP/2001-0000001a -> 2001."""
-    return channel.split("/", 1)[-1].rsplit("-", 1)[0]
-
-
 class Controller:
     def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
@@ -149,7 +146,7 @@ class Controller:
         roster, queues, flows = config.roster, config.queues, config.flows
         self.redis = Redis.from_url(s.redis_url or "redis://127.0.0.1:6379/0", decode_responses=True)
         await self.redis.ping()
-        live = LiveState(self.redis, prefix=f"hl:{s.instance}:")
+        live = LiveState(self.redis, LiveKeys.for_instance(s.instance))
         engine = make_engine(s.database_url)
         await asyncio.to_thread(migrate, engine)
         store = CallStore(engine)

@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
 from agents.state import AgentRecord
+from hotline.live_keys import LiveKeys
 
 log = logging.getLogger(__name__)
 
@@ -147,9 +148,12 @@ class QueuedCall:
 
 
 class LiveState:
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    """The live state of one hotline instance in Redis (keys: ``hotline.live_keys``)."""
+
+    def __init__(self, redis: Redis, keys: LiveKeys) -> None:
         self.redis = redis
-        self.p = prefix
+        self.keys = keys
+        self.p = keys.prefix  # the Lua scripts build call and agent keys from it
         self._claim = redis.register_script(CLAIM_LUA)
         self._lead = redis.register_script(LEAD_LUA)
         self._snapshot = redis.register_script(SNAPSHOT_LUA)
@@ -158,26 +162,26 @@ class LiveState:
 
     # -- keys ---------------------------------------------------------------------------
     def agent_key(self, agent_id: str) -> str:
-        return f"{self.p}agent:{agent_id}"
+        return self.keys.agent(agent_id)
 
     def call_key(self, call_id: str) -> str:
-        return f"{self.p}call:{call_id}"
+        return self.keys.call(call_id)
 
     @property
     def waiting_key(self) -> str:
-        return f"{self.p}waiting"
+        return self.keys.waiting
 
     @property
     def changed_channel(self) -> str:
-        return f"{self.p}changed"
+        return self.keys.changed
 
     @property
     def control_channel(self) -> str:
         """Commands to every controller (e.g. stop ringing an agent who just paused)."""
-        return f"{self.p}control"
+        return self.keys.control
 
     def owner_channel(self, owner: str) -> str:
-        return f"{self.p}owner:{owner}"
+        return self.keys.owner(owner)
 
     # -- agents -------------------------------------------------------------------------
     async def agent(self, agent_id: str) -> AgentRecord | None:
@@ -188,11 +192,11 @@ class LiveState:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(self.agent_key(record.agent_id))
             pipe.hset(self.agent_key(record.agent_id), mapping=record.to_dict())
-            pipe.sadd(f"{self.p}agents", record.agent_id)
+            pipe.sadd(self.keys.agents, record.agent_id)
             await pipe.execute()
 
     async def agents(self) -> list[AgentRecord]:
-        ids = sorted(await self.redis.smembers(f"{self.p}agents"))
+        ids = sorted(await self.redis.smembers(self.keys.agents))
         async with self.redis.pipeline(transaction=False) as pipe:
             for agent_id in ids:
                 pipe.hgetall(self.agent_key(agent_id))
@@ -284,13 +288,13 @@ class LiveState:
 
     async def routing_input(self) -> tuple[list[QueuedCall], list[AgentRecord]]:
         """Waiting calls and all agent records, read atomically in one round trip."""
-        rows = await self._snapshot(keys=[self.waiting_key, f"{self.p}agents"], args=[self.p])
+        rows = await self._snapshot(keys=[self.waiting_key, self.keys.agents], args=[self.p])
         return _decode_input(rows)
 
     async def enqueue_and_read(self, call: QueuedCall) -> tuple[list[QueuedCall], list[AgentRecord]]:
         """``enqueue`` plus ``routing_input`` in one atomic round trip (the leader's fast path)."""
         fields = [x for kv in call.to_hash().items() for x in kv]
-        keys = [self.call_key(call.call_id), self.waiting_key, f"{self.p}agents"]
+        keys = [self.call_key(call.call_id), self.waiting_key, self.keys.agents]
         rows = await self._enqueue_and_read(keys=keys, args=[self.p, call.call_id, *fields])
         return _decode_input(rows)
 
@@ -309,17 +313,17 @@ class LiveState:
         return int(await self._claim(keys=keys, args=[call_id, agent_id, repr(now), queue]))
 
     async def try_lead(self, controller_id: str, ttl_ms: int) -> bool:
-        return bool(await self._lead(keys=[f"{self.p}leader"], args=[controller_id, ttl_ms]))
+        return bool(await self._lead(keys=[self.keys.leader], args=[controller_id, ttl_ms]))
 
     # -- controller liveness ----------------------------------------------------------------
     async def heartbeat(self, controller_id: str, ttl_ms: int) -> None:
-        await self.redis.set(f"{self.p}alive:{controller_id}", "1", px=ttl_ms)
+        await self.redis.set(self.keys.alive(controller_id), "1", px=ttl_ms)
 
     async def alive(self, controller_ids: set[str]) -> set[str]:
         ids = sorted(controller_ids)
         if not ids:
             return set()
-        flags = await self.redis.mget([f"{self.p}alive:{cid}" for cid in ids])
+        flags = await self.redis.mget([self.keys.alive(cid) for cid in ids])
         return {cid for cid, flag in zip(ids, flags) if flag}
 
     async def adopt(self, call_id: str, owner: str) -> None:
@@ -337,13 +341,13 @@ class LiveState:
 
     # -- flags a supervisor sets at run time (e.g. the IVR's emergency notice) ------------
     async def flags(self) -> dict[str, str]:
-        return await self.redis.hgetall(f"{self.p}flags")
+        return await self.redis.hgetall(self.keys.flags)
 
     async def set_flag(self, name: str, value: str | None) -> None:
         if value:
-            await self.redis.hset(f"{self.p}flags", name, value)
+            await self.redis.hset(self.keys.flags, name, value)
         else:
-            await self.redis.hdel(f"{self.p}flags", name)
+            await self.redis.hdel(self.keys.flags, name)
 
 
 def _decode_input(rows: list[list[list[str]]]) -> tuple[list[QueuedCall], list[AgentRecord]]:

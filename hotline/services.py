@@ -105,11 +105,13 @@ def wait_leader(settings: Settings, timeout: float) -> bool:
     routes calls); False after ``timeout`` seconds."""
     import redis
 
+    from hotline.live_keys import LiveKeys
+
     client = redis.Redis.from_url(settings.redis_url or DEFAULT_REDIS_URL, socket_timeout=1)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if client.get(f"hl:{settings.instance}:leader"):
+            if client.get(LiveKeys.for_instance(settings.instance).leader):
                 return True
         except redis.RedisError:
             pass

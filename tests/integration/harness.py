@@ -17,7 +17,9 @@ from typing import Any, Callable
 import redis
 import yaml
 
+from agents.state import AgentRecord, AgentState
 from hotline import asterisk_process, services
+from hotline.live_keys import LiveKeys
 from hotline.cli import prepare
 from hotline.settings import PROJECT_ROOT, Settings, from_env
 from hotline.sipp import SippPeer, start_agent, start_caller
@@ -84,7 +86,8 @@ class Hotline:
                             config_dir=make_config_dir(base), db_url=db_url)
         self.settings: Settings = settings.with_overrides(redis_url=services.ensure_redis(settings))
         self.redis = redis.Redis.from_url(self.settings.redis_url, decode_responses=True)
-        self.prefix = f"hl:{self.settings.instance}:"
+        self.keys = LiveKeys.for_instance(self.settings.instance)
+        self.prefix = self.keys.prefix  # for the offer benchmark, until it names keys through self.keys
         self.store = CallStore(make_engine(self.settings.database_url))
         self.peers: list[SippPeer] = []
         self._media = BASE + 3000
@@ -113,11 +116,11 @@ class Hotline:
         services.start_daemon(settings, "controller", services.controller_argv(), env=services.settings_env(settings))
         assert services.wait_port(settings.agi_port, 30), self.controller_log()
         if "redis_url" not in overrides:
-            self.wait_for(lambda: self.redis.get(self.prefix + "leader"), 10, "controller never took the router lead")
+            self.wait_for(lambda: self.redis.get(self.keys.leader), 10, "controller never took the router lead")
 
     def stop_controller(self) -> None:
         services.stop_daemon(self.settings, "controller")
-        self.redis.delete(self.prefix + "leader")
+        self.redis.delete(self.keys.leader)
 
     def start_second_controller(self) -> None:
         """Another controller process on the second FastAGI port, sharing Redis and the DB."""
@@ -144,7 +147,7 @@ class Hotline:
         return path.read_text(errors="replace")[-tail:] if path.exists() else "(no controller log)"
 
     def clear_live_state(self) -> None:
-        keys = list(self.redis.scan_iter(match=self.prefix + "*", count=1000))
+        keys = list(self.redis.scan_iter(match=self.keys.pattern, count=1000))
         if keys:
             self.redis.delete(*keys)
 
@@ -170,19 +173,18 @@ class Hotline:
         return asyncio.run(_desk_action(self.settings, action, agent_id, *args))
 
     def agent_state(self, agent_id: str) -> dict[str, str]:
-        return self.redis.hgetall(f"{self.prefix}agent:{agent_id}")
+        return self.redis.hgetall(self.keys.agent(agent_id))
 
     def reset_agents(self) -> None:
         """Every agent logged out with a clean record, and no calls waiting."""
-        for key in self.redis.scan_iter(match=self.prefix + "call:*"):
+        for key in self.redis.scan_iter(match=self.keys.call("*")):
             self.redis.delete(key)
-        self.redis.delete(self.prefix + "waiting")
-        for a in AGENTS:
-            self.redis.hset(f"{self.prefix}agent:{a['id']}", mapping={
-                "agent_id": a["id"], "state": "logged_out", "since": repr(time.time()), "misses": "0",
-                "pause_reason": "", "wrap_until": "", "call_id": "", "calls_taken": "0",
-                "busy_seconds": "0.0", "queue": ""})
-            self.redis.sadd(self.prefix + "agents", a["id"])
+        self.redis.delete(self.keys.waiting)
+        for a in AGENTS:  # written as the controller writes them: the record's own serialisation
+            record = AgentRecord(agent_id=a["id"], state=AgentState.LOGGED_OUT, since=time.time())
+            self.redis.delete(self.keys.agent(a["id"]))
+            self.redis.hset(self.keys.agent(a["id"]), mapping=record.to_dict())
+            self.redis.sadd(self.keys.agents, a["id"])
 
     # -- citizens -------------------------------------------------------------------------
     def call(self, caller: str, digits: str = "", dnis: str = "12345", hold_ms: int = 3000,
@@ -240,7 +242,7 @@ async def _desk_action(settings: Settings, action: str, agent_id: str, *args: An
 
     client = Redis.from_url(settings.redis_url, decode_responses=True)
     try:
-        desk = AgentDesk(LiveState(client, prefix=f"hl:{settings.instance}:"), time.time)
+        desk = AgentDesk(LiveState(client, LiveKeys.for_instance(settings.instance)), time.time)
         return await getattr(desk, action)(agent_id, *args)
     finally:
         await client.aclose()

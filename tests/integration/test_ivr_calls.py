@@ -79,11 +79,11 @@ def test_hangup_mid_menu_leaves_a_complete_path(fresh: Hotline) -> None:
 
 
 def test_emergency_notice_switched_on_without_restart(fresh: Hotline) -> None:
-    fresh.redis.hset(fresh.prefix + "flags", "notice", "flood_warning")
+    fresh.redis.hset(fresh.keys.flags, "notice", "flood_warning")
     try:
         rec = answered_call(fresh, "13900000008", "", ["2002"], hold_ms=25000)
     finally:
-        fresh.redis.hdel(fresh.prefix + "flags", "notice")
+        fresh.redis.hdel(fresh.keys.flags, "notice")
     assert rec["attrs"].get("notice") == "flood_warning"
     nodes = [s.get("node") for s in rec["ivr_path"] if s["kind"] == "node"]
     assert "emergency_notice" in nodes

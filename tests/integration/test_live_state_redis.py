@@ -17,6 +17,7 @@ import redis as sync_redis
 from redis.asyncio import Redis
 
 from agents.state import AgentRecord, AgentState
+from hotline.live_keys import LiveKeys
 from hotline.live_state import LiveState, QueuedCall
 
 URL = "redis://127.0.0.1:6379/0"
@@ -55,7 +56,7 @@ async def clients() -> AsyncIterator[tuple[Redis, Redis]]:
 
 @pytest.fixture
 def live(clients: tuple[Redis, Redis], prefix: str) -> LiveState:
-    return LiveState(clients[0], prefix)
+    return LiveState(clients[0], LiveKeys(prefix))
 
 
 def call(call_id: str, **kw: object) -> QueuedCall:
@@ -155,7 +156,7 @@ async def test_concurrent_claims_never_double_book(clients: tuple[Redis, Redis],
     """50 claim attempts (every pair of 10 calls x 5 agents), all at once, from two
     controllers' Redis clients: each agent ends with at most one call and each call with
     at most one agent, and the two hashes agree."""
-    a, b = LiveState(clients[0], prefix), LiveState(clients[1], prefix)
+    a, b = LiveState(clients[0], LiveKeys(prefix)), LiveState(clients[1], LiveKeys(prefix))
     calls = [f"c{i}" for i in range(10)]
     agents = [f"10{i:02d}" for i in range(5)]
     for i, c in enumerate(calls):
@@ -181,7 +182,7 @@ async def test_concurrent_claims_never_double_book(clients: tuple[Redis, Redis],
 
 
 async def test_concurrent_claims_with_more_agents_than_calls(clients: tuple[Redis, Redis], prefix: str) -> None:
-    a, b = LiveState(clients[0], prefix), LiveState(clients[1], prefix)
+    a, b = LiveState(clients[0], LiveKeys(prefix)), LiveState(clients[1], LiveKeys(prefix))
     calls = [f"c{i}" for i in range(5)]
     agents = [f"20{i:02d}" for i in range(10)]
     for c in calls:
@@ -200,7 +201,7 @@ async def test_concurrent_claims_with_more_agents_than_calls(clients: tuple[Redi
 # -- leadership ------------------------------------------------------------------------
 
 async def test_try_lead_one_leader_until_ttl_expires(clients: tuple[Redis, Redis], prefix: str) -> None:
-    a, b = LiveState(clients[0], prefix), LiveState(clients[1], prefix)
+    a, b = LiveState(clients[0], LiveKeys(prefix)), LiveState(clients[1], LiveKeys(prefix))
     first, second = await asyncio.gather(a.try_lead("ctl-a", 300), b.try_lead("ctl-b", 300))
     assert first != second  # exactly one leads
     leader, other = (a, b) if first else (b, a)
@@ -231,7 +232,7 @@ async def test_put_agent_and_agents(live: LiveState) -> None:
 
 
 async def test_update_agent_under_contention(clients: tuple[Redis, Redis], prefix: str) -> None:
-    a, b = LiveState(clients[0], prefix), LiveState(clients[1], prefix)
+    a, b = LiveState(clients[0], LiveKeys(prefix)), LiveState(clients[1], LiveKeys(prefix))
     await a.put_agent(free_agent("1001"))
     attempts = 0
 

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from agents.roster import load_roster
 from agents.state import AgentRecord, AgentState
 from hotline.agent_desk import AgentDesk
+from hotline.live_keys import LiveKeys
 from hotline.live_state import LiveState, QueuedCall
 from hotline.router_service import STUCK_AFTER, RouterService
 from hotline.settings import PROJECT_ROOT
@@ -26,7 +27,7 @@ NOW = 1_800_000_000.0
 async def router() -> AsyncIterator[RouterService]:
     client = Redis.from_url(URL, decode_responses=True)
     prefix = f"hl:unittest-sweep-{uuid.uuid4().hex[:8]}:"
-    live = LiveState(client, prefix)
+    live = LiveState(client, LiveKeys(prefix))
     clock = lambda: NOW  # noqa: E731
     roster = {a.agent_id: a for a in load_roster(PROJECT_ROOT / "agents" / "roster.yaml")}
     delivered: list[tuple[str, str, int]] = []

@@ -155,7 +155,7 @@ def test_a_fast_offer_to_an_agent_who_paused_unheard_is_withdrawn_and_moves_on(f
         log_in(fresh, "2001", answer=False)  # longest idle: the mirror's choice
         log_in(fresh, "2002")
         time.sleep(0.5)  # the leader's step after 2002's log-in has read both as available
-        fresh.redis.hset(fresh.prefix + "agent:2001", mapping={"state": "paused", "pause_reason": "lunch"})
+        fresh.redis.hset(fresh.keys.agent("2001"), mapping={"state": "paused", "pause_reason": "lunch"})
         peer = fresh.call("13700000302", digits="1", hold_ms=9000)
         assert peer.wait(timeout=60) == 0, peer.errors()
         rec = fresh.record("13700000302")

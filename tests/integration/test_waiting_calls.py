@@ -88,5 +88,5 @@ def test_a_callback_is_given_up_after_the_allowed_tries(fresh: Hotline) -> None:
     first, second = _attempts(fresh, rec, 2)
     assert [first["outcome"], second["outcome"]] == ["callback_retry", "callback_failed"]
     assert second["attrs"]["attempts_allowed"] == 2
-    assert fresh.redis.smembers(fresh.prefix + "waiting") == set()  # no third try queued
+    assert fresh.redis.smembers(fresh.keys.waiting) == set()  # no third try queued
     fresh.wait_for(lambda: fresh.agent_state("2002")["state"] in ("available", "wrap_up"), 10, "2002 stuck")

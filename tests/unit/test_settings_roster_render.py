@@ -379,3 +379,15 @@ def test_queues_conf_fallback_members(rendered: dict[str, Path]) -> None:
     members = [value for key, value in queue if key == "member"]
     assert members == [f"PJSIP/{a.agent_id},0,{a.agent_id}" for a in AGENTS]
     assert dict(section(conf, "general"))["log_membername_as_agent"] == "yes"
+
+
+def test_live_keys_are_the_ones_the_lua_scripts_build() -> None:
+    """The Lua scripts get the prefix and build call and agent keys themselves."""
+    from hotline import live_state
+    from hotline.live_keys import AGENT, CALL, LiveKeys
+
+    keys = LiveKeys.for_instance("demo")
+    assert keys.agent("1001") == "hl:demo:agent:1001" and keys.call("c1") == "hl:demo:call:c1"
+    assert f"rows(KEYS[1], '{CALL}')" in live_state.SNAPSHOT_LUA
+    assert f"rows(KEYS[2], '{AGENT}')" in live_state.SNAPSHOT_LUA
+    assert "ARGV[1] .. kind .. ':' .. id" in live_state.SNAPSHOT_LUA
