@@ -3,7 +3,7 @@
 Run: ``python -m benchmarks.fast_offer_bench`` (a few seconds).
 
 When the leader's last routing step saw nobody waiting, a new call is decided in-process
-(hotline/router_service.py ``RouterService.fast_offer``) and the agent is rung before the
+(hotline/routing/offer_book.py ``OfferBook.decide``, asked by ``RouterService.fast_offer``) and the agent is rung before the
 Redis claim answers. Its Python cost is on the offer path, so this prints it for 50 to
 2,000 agents (half of them idle, hotline-shaped skills), against the same decision with
 the snapshot rebuilt from the agent records for every call (what it costs without the
@@ -18,14 +18,14 @@ import platform
 import random
 import statistics
 import time
-from types import SimpleNamespace
 
 from acd import QueuePolicy, route
 from agents.roster import RosterAgent
 from agents.state import AgentRecord, AgentState
 from benchmarks.stats import nearest_rank_p99 as p99
+from hotline.config import ConfigHolder, HotlineConfig
 from hotline.live_state import QueuedCall
-from hotline.router_service import RouterService
+from hotline.routing.offer_book import OfferBook
 from hotline.snapshot import build_snapshot
 
 DOMAINS = ("traffic", "social_insurance", "public_security", "utilities", "education", "housing")
@@ -44,17 +44,17 @@ def hotline_agents(rng: random.Random, n: int) -> tuple[dict[str, RosterAgent], 
     return roster, records
 
 
-def leader(roster: dict[str, RosterAgent], records: list[AgentRecord]) -> RouterService:
-    router = RouterService(SimpleNamespace(clock=lambda: NOW, roster=roster, queues=QUEUES))  # type: ignore[arg-type]
-    router.is_leader, router._lease_renewed = True, NOW
-    router._mirror = ([], records)
-    router._agents_at(records, NOW)  # what the step that read the mirror does, off the offer path
-    return router
+def leader(roster: dict[str, RosterAgent], records: list[AgentRecord]) -> OfferBook:
+    """The leader's book after a step that found nobody waiting (which builds the agents,
+    off the offer path)."""
+    book = OfferBook(ConfigHolder(HotlineConfig(roster, QUEUES, {}, None)))  # type: ignore[arg-type]
+    assert book.observe([], records, NOW)
+    return book
 
 
 def measure(n: int, calls: int, seed: int = 12345) -> tuple[list[float], list[float], list[float]]:
-    """(on the offer path, after it, baseline) seconds per decision. As live: fast_offer
-    decides (a look-up once the shape was prepared), the Dial would go out, then ``taken``
+    """(on the offer path, after it, baseline) seconds per decision. As live: ``decide``
+    (a look-up once the shape was prepared), the Dial would go out, then ``taken``
     reserves the agent in the mirror and ``prepare`` works out the next call's answer."""
     rng = random.Random(seed + n)
     roster, records = hotline_agents(rng, n)
@@ -63,11 +63,11 @@ def measure(n: int, calls: int, seed: int = 12345) -> tuple[list[float], list[fl
     router = leader(roster, records)
     for call in new:
         t0 = time.perf_counter()
-        offer = router.fast_offer(call)
+        offer = router.decide(call, NOW)
         t1 = time.perf_counter()
         assert offer is not None
-        router.taken(call, offer.agent_id)
-        router.prepare()
+        router.taken(call, offer.agent_id, NOW)
+        router.prepare(NOW)
         t2 = time.perf_counter()
         fast.append(t1 - t0)
         after.append(t2 - t1)

@@ -59,18 +59,26 @@ class _BackoffManager(Manager):
         super().connection_lost(exc)
 
 
+async def _nothing() -> None:
+    return None
+
+
 class AmiClient:
-    def __init__(self, settings: Settings, on_event: Callable[[AmiEvent], None],
-                 on_login: Callable[[], Awaitable[None]], tasks: TaskOwner) -> None:
+    """The controller's AMI session: actions out, typed events in (to ``on_event``), and
+    ``on_login`` after every (re)login so the controller can resync."""
+
+    def __init__(self, settings: Settings, tasks: TaskOwner) -> None:
         self._settings = settings
-        self._on_event = on_event
-        self._on_login = on_login
         self._tasks = tasks
+        self._on_event: Callable[[AmiEvent], None] = lambda event: None
+        self._on_login: Callable[[], Awaitable[None]] = _nothing
         self.logins = 0
         self.manager: _BackoffManager | None = None
 
-    async def start(self) -> None:
-        """Connect (in the background: Asterisk may not be up yet) and log in."""
+    async def start(self, on_event: Callable[[AmiEvent], None], on_login: Callable[[], Awaitable[None]]) -> None:
+        """Connect (in the background: Asterisk may not be up yet) and log in; from then on
+        every event we use goes to ``on_event``."""
+        self._on_event, self._on_login = on_event, on_login
         s = self._settings
         self.manager = _BackoffManager(
             Backoff(), loop=asyncio.get_running_loop(), host="127.0.0.1", port=s.ami_port,
@@ -117,6 +125,10 @@ class AmiClient:
         if getattr(first, "response", "").lower() == "error":
             raise AmiError(f"AMI {fields.get('Action')} failed: {first.get('Message')}")
         return reply
+
+    async def hangup(self, channel: str) -> None:
+        """End one channel (cause 16, normal clearing): a ring withdrawn."""
+        await self.action({"Action": "Hangup", "Channel": channel, "Cause": "16"})
 
     async def channels(self) -> list[ChannelListed]:
         """The channels Asterisk has now (CoreShowChannels), for resync after a reconnect."""

@@ -195,7 +195,7 @@ def cmd_controller(args: argparse.Namespace) -> int:
     import faulthandler
     import signal
 
-    from hotline.controller import serve
+    from hotline.bootstrap import serve
 
     faulthandler.register(signal.SIGUSR1)  # kill -USR1 <pid> dumps every thread's stack to the log
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,

@@ -55,3 +55,15 @@ def load_config(settings: Settings) -> HotlineConfig:
 
 def dialled_numbers(flows: Mapping[str, Any]) -> list[str]:
     return sorted({n for f in flows.values() for n in f.dnis})
+
+
+class ConfigHolder:
+    """The configuration in force. ``hotline reload`` (SIGHUP) swaps it whole, so a reader
+    that takes ``current`` once sees one consistent set of files; a session in progress
+    keeps the flow it started with, new calls get the new one."""
+
+    def __init__(self, config: HotlineConfig) -> None:
+        self.current = config
+
+    def swap(self, config: HotlineConfig) -> None:
+        self.current = config

@@ -10,6 +10,7 @@ import functools
 import math
 import re
 import shutil
+import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -117,6 +118,13 @@ def start_agent(port: int, media_port: int, answer: bool = True, ring_ms: int = 
     return _start(f"agent{port}", scenario, phone_args(port, media_port), _speech(speak))
 
 
+def free_udp_port(host: str = "127.0.0.1") -> int:
+    """A UDP port nobody holds now on ``host`` (the kernel's pick)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
 def phone_args(port: int, media_port: int) -> list[str]:
     """SIPp's address options for a phone listening on 127.0.0.1:port."""
     return ["-i", "127.0.0.1", "-p", str(port), "-mi", "127.0.0.1", "-mp", str(media_port), "-bind_local"]
@@ -139,8 +147,8 @@ def start_caller(server_port: int, caller: str, dnis: str = "12345", digits: str
                                speech=SPEECH_FILE if speak else "")
     args = ["-i", source_ip, "-mi", source_ip, "-m", str(calls), "-r", str(rate),
             "-timeout", str(int(hold_ms / 1000) + 60), "-timeout_error"]
-    if local_port:
-        args += ["-p", str(local_port)]
+    # SIPp's own default is 5060 when free, which a hotline on this host may be about to bind.
+    args += ["-p", str(local_port or free_udp_port(source_ip))]
     if media_port:
         args += ["-mp", str(media_port)]
     return _start(f"caller{caller}", scenario, [*args, f"127.0.0.1:{server_port}"],

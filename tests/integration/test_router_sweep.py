@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from types import SimpleNamespace
 from typing import AsyncIterator
 
 import pytest
@@ -12,6 +11,7 @@ from redis.asyncio import Redis
 from agents.roster import load_roster
 from agents.state import AgentRecord, AgentState
 from hotline.agent_desk import AgentDesk
+from hotline.config import ConfigHolder, HotlineConfig
 from hotline.live_keys import LiveKeys
 from hotline.live_state import LiveState, QueuedCall
 from hotline.router_service import STUCK_AFTER, RouterService
@@ -23,6 +23,13 @@ URL = "redis://127.0.0.1:6379/0"
 NOW = 1_800_000_000.0
 
 
+class Delivered(list):
+    """The router's ``deliver``: assignments handed to our own sessions, kept for the test."""
+
+    def __call__(self, call_id: str, agent_id: str, relax_step: int) -> None:
+        self.append((call_id, agent_id, relax_step))
+
+
 @pytest.fixture
 async def router() -> AsyncIterator[RouterService]:
     client = Redis.from_url(URL, decode_responses=True)
@@ -30,13 +37,11 @@ async def router() -> AsyncIterator[RouterService]:
     live = LiveState(client, LiveKeys(prefix))
     clock = lambda: NOW  # noqa: E731
     roster = {a.agent_id: a for a in load_roster(PROJECT_ROOT / "agents" / "roster.yaml")}
-    delivered: list[tuple[str, str, int]] = []
-    sv = SimpleNamespace(live=live, controller_id="me", clock=clock, desk=AgentDesk(live, clock),
-                         roster=roster, queues=load_queues(Path(PROJECT_ROOT / "queues" / "queues.yaml")),
-                         deliver=lambda *a: delivered.append(a), delivered=delivered, tasks=TaskOwner("test"))
+    config = ConfigHolder(HotlineConfig(roster, load_queues(Path(PROJECT_ROOT / "queues" / "queues.yaml")), {},
+                                        None))  # type: ignore[arg-type]
     await live.heartbeat("me", 5000)
     try:
-        yield RouterService(sv)  # type: ignore[arg-type]
+        yield RouterService("me", clock, live, config, AgentDesk(live, clock), TaskOwner("test"), Delivered())
     finally:
         keys = [k async for k in client.scan_iter(match=f"{prefix}*")]
         if keys:
@@ -45,7 +50,7 @@ async def router() -> AsyncIterator[RouterService]:
 
 
 async def test_sweep_drops_dead_controllers_calls_and_adopts_their_callbacks(router: RouterService) -> None:
-    live = router.sv.live
+    live = router.live
     await live.enqueue(QueuedCall("mine", "me", "main", NOW - 5))
     await live.enqueue(QueuedCall("orphan", "dead", "main", NOW - 5))
     await live.enqueue(QueuedCall("cb", "dead", "main", NOW - 50, callback=True))
@@ -55,7 +60,7 @@ async def test_sweep_drops_dead_controllers_calls_and_adopts_their_callbacks(rou
 
 
 async def test_sweep_frees_an_agent_stuck_for_a_vanished_call(router: RouterService) -> None:
-    live = router.sv.live
+    live = router.live
     stuck = AgentRecord("1001", AgentState.RESERVED, since=NOW - STUCK_AFTER - 1, call_id="gone")
     recent = AgentRecord("1002", AgentState.RINGING, since=NOW - 1, call_id="gone")
     await live.put_agent(stuck)
@@ -66,13 +71,13 @@ async def test_sweep_frees_an_agent_stuck_for_a_vanished_call(router: RouterServ
 
 
 async def test_step_assigns_only_to_an_agent_speaking_the_language(router: RouterService) -> None:
-    live = router.sv.live
+    live = router.live
     for agent_id in ("1001", "1003"):  # 1001 speaks zh only, 1003 zh and en
         await live.put_agent(AgentRecord(agent_id, AgentState.AVAILABLE, since=NOW - (60 if agent_id == "1001" else 1)))
     await live.enqueue(QueuedCall("en-call", "me", "main", NOW - 1, language="en"))
     assert await router.step() == 1
     assert (await live.agent("1003")).call_id == "en-call"
-    assert router.sv.delivered == [("en-call", "1003", 0)]  # our own call: handed over in-process
+    assert router.deliver == [("en-call", "1003", 0)]  # our own call: handed over in-process
     assert (await live.agent("1001")).state is AgentState.AVAILABLE
     assert await router.step() == 0  # nothing left to assign, nothing assigned twice
 
@@ -83,7 +88,7 @@ async def _idle(live: LiveState, *agents: tuple[str, float]) -> None:
 
 
 async def test_fast_offer_decides_like_a_step_and_never_offers_one_agent_twice(router: RouterService) -> None:
-    live = router.sv.live
+    live = router.live
     await _idle(live, ("1001", 60), ("1002", 30))
     first, second = QueuedCall("c1", "me", "main", NOW), QueuedCall("c2", "me", "main", NOW)
     assert router.fast_offer(first) is None  # no step has read the live state yet
@@ -98,7 +103,7 @@ async def test_fast_offer_decides_like_a_step_and_never_offers_one_agent_twice(r
 
 
 async def test_no_fast_offer_while_others_wait_or_after_a_change(router: RouterService) -> None:
-    live = router.sv.live
+    live = router.live
     await _idle(live, ("1001", 60))
     await router.step()
     router.forget()  # a "changed" message: the mirror is stale
@@ -109,10 +114,10 @@ async def test_no_fast_offer_while_others_wait_or_after_a_change(router: RouterS
 
 
 async def test_a_fast_offer_whose_agent_was_taken_meanwhile_leaves_the_call_waiting(router: RouterService) -> None:
-    live = router.sv.live
+    live = router.live
     await _idle(live, ("1001", 60))
     await router.step()
-    await router.sv.desk.pause("1001", "break")  # written to Redis; the router has not heard yet
+    await router.agents.pause("1001", "break")  # written to Redis; the router has not heard yet
     call = QueuedCall("c1", "me", "main", NOW)
     assert router.fast_offer(call).agent_id == "1001"
     assert await router.confirm(call, "1001") is False

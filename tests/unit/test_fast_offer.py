@@ -1,12 +1,13 @@
-"""RouterService.fast_offer: the leader's decision for a new call from its mirror, no I/O.
+"""OfferBook: the leader's decision for a new call from its mirror, no I/O; and
+RouterService.fast_offer, which asks it only while this controller leads.
 
 A fast offer must be exactly the decision a full routing step would take for the new
 call standing alone in line: whether it is worked out on the spot or looked up among the
-answers prepared after the last change of the mirror (RouterService.prepare).
+answers prepared after the last change of the mirror (OfferBook.prepare).
 """
 from __future__ import annotations
 
-from types import SimpleNamespace
+import asyncio
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -14,9 +15,12 @@ from hypothesis import strategies as st
 from acd import QueuePolicy, RelaxStep, Snapshot, route
 from agents.roster import RosterAgent
 from agents.state import AgentRecord, AgentState
+from hotline.config import ConfigHolder, HotlineConfig
 from hotline.live_state import QueuedCall
-from hotline.router_service import RouterService
+from hotline.router_service import LEASE_FRESH, RouterService
+from hotline.routing.offer_book import OfferBook
 from hotline.snapshot import build_snapshot, to_acd_call
+from hotline.tasks import TaskOwner
 
 NOW = 1000.0
 QUEUES = {
@@ -33,13 +37,34 @@ class Clock:
         return self.now
 
 
-def leader(records: list[AgentRecord], clock: Clock, roster: dict[str, RosterAgent] | None = None) -> RouterService:
+def config(roster: dict[str, RosterAgent]) -> ConfigHolder:
+    return ConfigHolder(HotlineConfig(roster, QUEUES, {}, None))  # type: ignore[arg-type]
+
+
+def leader(records: list[AgentRecord], clock: Clock, roster: dict[str, RosterAgent] | None = None) -> "Book":
+    """A book that has just observed a step that found nobody waiting."""
     if roster is None:
         roster = {r.agent_id: RosterAgent(r.agent_id, r.agent_id, frozenset({"zh"}), ()) for r in records}
-    router = RouterService(SimpleNamespace(clock=clock, roster=roster, queues=QUEUES))
-    router.is_leader, router._lease_renewed = True, clock.now
-    router._mirror = ([], records)  # what a step that found nobody waiting leaves behind
-    return router
+    book = Book(config(roster), clock)
+    assert book.observe([], records, clock.now)
+    return book
+
+
+class Book(OfferBook):
+    """The book with the clock applied, as the router drives it."""
+
+    def __init__(self, holder: ConfigHolder, clock: Clock) -> None:
+        super().__init__(holder)
+        self.clock = clock
+
+    def fast_offer(self, new: QueuedCall):  # type: ignore[no-untyped-def]
+        return self.decide(new, self.clock.now)
+
+    def take(self, new: QueuedCall, agent_id: str) -> None:
+        self.taken(new, agent_id, self.clock.now)
+
+    def prepare_now(self) -> None:
+        self.prepare(self.clock.now)
 
 
 def call(call_id: str, queue: str = "main", language: str = "zh", skills: frozenset[str] = frozenset()) -> QueuedCall:
@@ -55,10 +80,8 @@ def test_an_agent_whose_wrap_up_ends_becomes_eligible_at_that_moment() -> None:
     router = leader([AgentRecord("1001", AgentState.WRAP_UP, since=NOW - 10, wrap_until=NOW + 5)], clock)
     assert router.fast_offer(call("c1")) is None
     clock.now = NOW + 4.999
-    router._lease_renewed = clock.now
     assert router.fast_offer(call("c1")) is None
     clock.now = NOW + 5
-    router._lease_renewed = clock.now
     assert router.fast_offer(call("c1")).agent_id == "1001"
 
 
@@ -68,31 +91,50 @@ def test_a_promised_agent_is_never_offered_twice_and_is_taken_once_the_dial_is_o
     first, second = router.fast_offer(call("c1")), router.fast_offer(call("c2"))
     assert (first.agent_id, second.agent_id) == ("1001", "1002")  # 1001 promised, not yet taken
     assert router.fast_offer(call("c3")) is None
-    assert all(r.state is AgentState.AVAILABLE for r in router._mirror[1])  # nothing taken yet
-    router.taken(call("c1"), "1001")
-    router.taken(call("c2"), "1002")
-    assert {r.agent_id: (r.state, r.call_id) for r in router._mirror[1]} == {
+    assert all(r.state is AgentState.AVAILABLE for r in router.mirror[1])  # nothing taken yet
+    router.take(call("c1"), "1001")
+    router.take(call("c2"), "1002")
+    assert {r.agent_id: (r.state, r.call_id) for r in router.mirror[1]} == {
         "1001": (AgentState.RESERVED, "c1"), "1002": (AgentState.RESERVED, "c2")}
-    assert router._promised == set()
+    assert router.promised == set()
 
 
-def test_only_a_fresh_leader_offers_fast() -> None:
+class LeaseOnly:
+    """The one live-state call the lease needs."""
+
+    def __init__(self) -> None:
+        self.granted = True
+
+    async def try_lead(self, controller_id: str, ttl_ms: int) -> bool:
+        return self.granted
+
+
+async def test_only_a_fresh_leader_offers_fast() -> None:
     clock = Clock()
-    router = leader(available(("1001", 30)), clock)
-    clock.now = NOW + 1  # the lease was last renewed a second ago: maybe no longer ours
-    assert router.fast_offer(call("c1")) is None
-    router.is_leader = False
-    router._lease_renewed = clock.now
-    assert router.fast_offer(call("c1")) is None
+    records = available(("1001", 30))
+    roster = {"1001": RosterAgent("1001", "1001", frozenset({"zh"}), ())}
+    live = LeaseOnly()
+    router = RouterService("me", clock, live, config(roster), None, TaskOwner("t"), lambda c, a, r: None)  # type: ignore[arg-type]
+    router.book.observe([], records, clock.now)
+    assert router.fast_offer(call("c1")) is None  # not (yet) the leader
+    assert await router.lead()
+    assert router.fast_offer(call("c1")).agent_id == "1001"
+    clock.now = NOW + LEASE_FRESH  # the lease was renewed too long ago: maybe no longer ours
+    assert router.fast_offer(call("c2")) is None
+    live.granted = False
+    clock.now = NOW + 10
+    assert not await router.lead()
+    assert router.fast_offer(call("c2")) is None
+    await asyncio.sleep(0)
 
 
 def test_a_prepared_answer_is_looked_up_not_worked_out() -> None:
     clock = Clock()
     router = leader(available(("1001", 30), ("1002", 20), ("1003", 10)), clock)
     assert router.fast_offer(call("c1")).agent_id == "1001"  # worked out; the shape is remembered
-    router.taken(call("c1"), "1001")
-    router.prepare()
-    router._decide = None  # type: ignore[assignment]  # any call to it now fails the test
+    router.take(call("c1"), "1001")
+    router.prepare_now()
+    router._route_alone = None  # type: ignore[assignment,method-assign]  # a call to it now fails the test
     offer = router.fast_offer(call("c2"))
     assert (offer.call_id, offer.agent_id) == ("c2", "1002")
 
@@ -101,8 +143,8 @@ def test_a_prepared_answer_naming_a_promised_agent_is_not_used() -> None:
     clock = Clock()
     router = leader(available(("1001", 30), ("1002", 20)), clock)
     router.fast_offer(call("c1"))
-    router.taken(call("c1"), "1001")
-    router.prepare()  # the answer for the next "main" call: 1002
+    router.take(call("c1"), "1001")
+    router.prepare_now()  # the answer for the next "main" call: 1002
     assert router.fast_offer(call("p1", queue="province")).agent_id == "1002"  # another shape promises 1002
     assert router.fast_offer(call("c2")) is None  # the prepared 1002 is promised; nobody else is free
 
@@ -112,10 +154,10 @@ def test_prepared_answers_go_stale_with_the_mirror() -> None:
     records = available(("1001", 30)) + [AgentRecord("1002", AgentState.WRAP_UP, since=NOW - 60, wrap_until=NOW + 5)]
     router = leader(records, clock)
     router.fast_offer(call("c1"))
-    router.taken(call("c1"), "1001")
-    router.prepare()
+    router.take(call("c1"), "1001")
+    router.prepare_now()
     assert router.fast_offer(call("c2")) is None  # prepared: nobody free
-    clock.now = router._lease_renewed = NOW + 5  # 1002's wrap-up ends: the agents are rebuilt
+    clock.now = NOW + 5  # 1002's wrap-up ends: the agents are rebuilt
     assert router.fast_offer(call("c2")).agent_id == "1002"
     router.forget()
     assert router.fast_offer(call("c3")) is None  # no mirror, no fast offer
@@ -148,12 +190,12 @@ def test_every_fast_offer_is_what_a_full_step_would_decide(agents: list, shapes:
     router = leader(records, clock, roster)
     for n, (queue, language, skills) in enumerate(shapes + shapes):  # each shape twice: once prepared
         new = call(f"c{n}", queue, language, frozenset(skills))
-        mirror = router._mirror[1]
+        mirror = router.mirror[1]
         expected = route(Snapshot(calls=(to_acd_call(new),), queues=QUEUES,
                                   agents=build_snapshot([], mirror, roster, QUEUES, clock.now).agents), clock.now)
         offer = router.fast_offer(new)
         assert (offer.agent_id if offer else None) == (expected[0].agent_id if expected else None)
         if offer is not None:
             assert offer.call_id == new.call_id and offer.relax_step == 0
-            router.taken(new, offer.agent_id)
-        router.prepare()
+            router.take(new, offer.agent_id)
+        router.prepare_now()

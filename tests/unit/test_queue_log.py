@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from sqlalchemy import String
 
-from hotline.controller import Controller
+from hotline.sessions.fallback import FallbackReconciler
 from hotline.queue_log import FALLBACK_QUEUE, FIELD_WIDTHS, MalformedLine, QueueLogLine, fold, parse_line, read_line
 from hotline.records import CallEvent, CallRecord
 from hotline.settings import Settings
@@ -212,18 +211,16 @@ def test_answered_fallback_call_points_at_the_dialplans_recording() -> None:
 
 # -- reconciliation: the controller stores what fold made ------------------------------
 
-def reconciling_controller(tmp_path: Path, lines: list[str], writer: Any = None) -> tuple[Controller, CallStore]:
+def reconciling_controller(tmp_path: Path, lines: list[str], writer: Any = None) -> tuple[FallbackReconciler, CallStore]:
     settings = Settings(instance="t", var_dir=tmp_path, asterisk_root=tmp_path / "root")
     settings.queue_log.parent.mkdir(parents=True)
     settings.queue_log.write_text("".join(line + "\n" for line in lines))
     engine = make_engine(f"sqlite:///{tmp_path / 'calls.sqlite3'}")
     migrate(engine)
     store = CallStore(engine)
-    controller = Controller(settings)
-    controller.sv = SimpleNamespace(  # type: ignore[assignment]
-        store=store, writer=writer or RecordWriter(store, tmp_path / "spool.jsonl"),
-        recording_path=lambda cid: recording_path(settings.instance_dir_in_root, cid))
-    return controller, store
+    reconciler = FallbackReconciler(settings.queue_log, store, writer or RecordWriter(store, tmp_path / "spool.jsonl"),
+                                    lambda cid: recording_path(settings.instance_dir_in_root, cid))
+    return reconciler, store
 
 
 def a_call(call_id: str, epoch: str = "1700000300") -> list[str]:
@@ -235,9 +232,9 @@ async def test_reconciliation_stores_the_calls_after_an_unstorable_line(tmp_path
     """A fallback call entered at "1e309" (infinity) made the store raise OverflowError, and
     every pass stopped there: the calls after it were never stored."""
     controller, store = reconciling_controller(tmp_path, a_call("before") + a_call("inf", "1e309") + a_call("after"))
-    assert await controller.reconcile_fallback() == 2
+    assert await controller.reconcile() == 2
     assert store.known_ids(["before", "inf", "after"]) == {"before", "after"}
-    assert await controller.reconcile_fallback() == 0  # the next pass finds nothing new
+    assert await controller.reconcile() == 0  # the next pass finds nothing new
 
 
 class WriterFailingOn:
@@ -258,8 +255,8 @@ async def test_reconciliation_logs_and_skips_a_record_the_writer_raises_on(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     writer = WriterFailingOn("second")
     controller, _ = reconciling_controller(tmp_path, a_call("first") + a_call("second") + a_call("third"), writer)
-    with caplog.at_level(logging.ERROR, logger="hotline.controller"):
-        await controller.reconcile_fallback()
+    with caplog.at_level(logging.ERROR, logger="hotline.sessions.fallback"):
+        await controller.reconcile()
     assert writer.written == ["first", "third"]
     assert "fallback call second could not be stored" in caplog.text
 

@@ -5,23 +5,28 @@ puts the call in the shared queue, holds the caller on music while the router de
 rings the agent it is given, and writes the call record. Asterisk executes; this decides.
 When anything here fails unexpectedly, the session returns WITHOUT marking the call done,
 so the dialplan's app_queue fallback still serves the citizen: no call is lost to a bug.
+
+Everything the session needs from outside comes in one ``SessionDeps``, each field a port
+(``hotline.ports``) built by the bootstrap: the same session runs against Redis, the
+database and Asterisk in production, and against in-memory fakes in tests/contract.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import ivr
 from hotline.agi_server import AgiChannel, ChannelGone
+from hotline.config import ConfigHolder
 from hotline.live_state import QueuedCall
+from hotline.ports import AgentEvents, CallerFacts, LiveStore, Media, OfferPath, PlaceCallback, RecordSink, Rings
 from hotline.records import CallEvent, CallRecord
+from hotline.sessions.registry import CallRegistry
+from hotline.tasks import TaskOwner
 from hotline.waiting_info import announcement_attrs
 from recordings import record_on_answer
-
-if TYPE_CHECKING:
-    from hotline.controller import Services
 
 log = logging.getLogger(__name__)
 DIGITS = "0123456789*#"
@@ -29,15 +34,24 @@ HEARTBEAT = 2.0
 DIAL_BEGIN_WAIT = 0.02  # an offer's bookkeeping waits at most this for the agent's DialBegin
 
 
-@dataclass
-class CallTrack:
-    """Mutable per-call facts that AMI events fill in while the AGI session waits."""
+@dataclass(frozen=True)
+class SessionDeps:
+    """What a call session needs, built once by the bootstrap (nothing is set later)."""
 
-    call_id: str
-    hangup: asyncio.Event = field(default_factory=asyncio.Event)
-    assignment: "asyncio.Queue[tuple[str, int]]" = field(default_factory=asyncio.Queue)
-    answered_at: float | None = None
-    dialing: asyncio.Event = field(default_factory=asyncio.Event)  # the current offer's DialBegin came
+    controller_id: str
+    clock: Callable[[], float]
+    config: ConfigHolder
+    live: LiveStore
+    offers: OfferPath
+    registry: CallRegistry
+    rings: Rings
+    agents: AgentEvents
+    facts: CallerFacts
+    media: Media
+    records: RecordSink
+    tasks: TaskOwner
+    place_callback: PlaceCallback
+    callbacks_enabled: bool
 
 
 class CallbackBooked(Exception):
@@ -45,16 +59,19 @@ class CallbackBooked(Exception):
 
 
 class CallSession:
-    def __init__(self, services: "Services", channel: AgiChannel) -> None:
-        self.sv = services
+    """One call held by this controller, for as long as its FastAGI connection lasts."""
+
+    def __init__(self, deps: SessionDeps, channel: AgiChannel) -> None:
+        self.deps = deps
+        self.config = deps.config.current  # the files in force when the call arrived, to its end
         self.ch = channel
         self.call_id = channel.uniqueid
-        self.track = CallTrack(self.call_id)
+        self.track = deps.registry.register(self.call_id)
         self.events: list[CallEvent] = []
         self.record = CallRecord(
             call_id=self.call_id, caller=channel.headers.get("agi_callerid", "unknown"),
             dnis=channel.arg(1) or channel.headers.get("agi_dnid", ""), arrived_at=self.now(),
-            attrs={"controller": services.controller_id},
+            attrs={"controller": deps.controller_id},
         )
         self.agent_id = ""
         self.keep_in_queue = False
@@ -64,14 +81,13 @@ class CallSession:
         self._record_option = ""  # starts it on the agent's answer (both set when queued)
 
     def now(self) -> float:
-        return self.sv.clock()
+        return self.deps.clock()
 
     def event(self, kind: str, **data: Any) -> None:
         self.events.append(CallEvent(self.call_id, self.now(), kind, data))
 
     # -- the whole call ---------------------------------------------------------------
     async def run(self) -> None:
-        self.sv.tracks[self.call_id] = self.track
         self.event("arrived", caller=self.record.caller, dnis=self.record.dnis)
         completed = False
         try:
@@ -106,12 +122,12 @@ class CallSession:
 
     # -- IVR ----------------------------------------------------------------------------
     async def _run_ivr(self) -> Any:
-        flow = ivr.flow_for_dnis(self.sv.flows, self.record.dnis)
-        repeat = await self.sv.repeat_calls(self.record.caller, self.now())
-        flags = await self.sv.flags()
+        flow = ivr.flow_for_dnis(self.config.flows, self.record.dnis)
+        repeat = await self.deps.facts.repeat_calls(self.record.caller, self.now())
+        flags = await self.deps.facts.flags()
         attrs = {"dnis": self.record.dnis, "caller": self.record.caller, "repeat_calls": str(repeat), **flags}
         self.record = self.record.but(repeat_calls=repeat)
-        run = ivr.IvrRun(flow, attrs)
+        run = ivr.IvrRun(flow, attrs, flows=self.config.flows)
         instruction = run.start()
         try:
             while not isinstance(instruction, ivr.Finished):
@@ -136,18 +152,18 @@ class CallSession:
 
     async def _play(self, prompts: tuple[str, ...], language: str) -> None:
         for name in prompts:
-            await self.ch.run("STREAM FILE", self.sv.prompt_path(name, language), "")
+            await self.ch.run("STREAM FILE", self.deps.media.prompt_path(name, language), "")
 
     async def _collect(self, c: Any) -> Any:
         """Play the prompts with barge-in, then wait for the rest of the digits."""
         digits = ""
         for name in c.prompts[:-1]:
-            result = await self.ch.run("STREAM FILE", self.sv.prompt_path(name, c.language), DIGITS)
+            result = await self.ch.run("STREAM FILE", self.deps.media.prompt_path(name, c.language), DIGITS)
             if result.digit:
                 digits = result.digit
                 break
         if not digits and c.prompts:
-            result = await self.ch.run("STREAM FILE", self.sv.prompt_path(c.prompts[-1], c.language), DIGITS)
+            result = await self.ch.run("STREAM FILE", self.deps.media.prompt_path(c.prompts[-1], c.language), DIGITS)
             digits = result.digit
         while len(digits) < c.max_digits and (not c.terminator or not digits.endswith(c.terminator)):
             result = await self.ch.run("WAIT FOR DIGIT", int(c.timeout * 1000))
@@ -160,36 +176,36 @@ class CallSession:
 
     # -- queue, offer, talk -------------------------------------------------------------
     async def _queue_and_connect(self, action: Any) -> None:
-        policy = self.sv.queues[action.queue]
+        policy = self.config.queues[action.queue]
         # Worked out before the call is queued: nothing but the decision and the Dial line
         # stands between the queue entry and the agent's INVITE (a path costs ~60 us here).
-        self._recording = self.sv.recording_path(self.call_id)
+        self._recording = self.deps.media.recording_path(self.call_id)
         self._record_option = record_on_answer(self._recording)
         queued_at = self.now()
         self.record = self.record.but(queue=action.queue, language=action.language,
                                       skills=",".join(sorted(action.skills)),
                                       priority=action.priority, queued_at=queued_at)
-        call = QueuedCall(call_id=self.call_id, owner=self.sv.controller_id, queue=action.queue,
+        call = QueuedCall(call_id=self.call_id, owner=self.deps.controller_id, queue=action.queue,
                           arrived_at=queued_at, language=action.language, skills=action.skills,
                           priority=action.priority, caller=self.record.caller)
         self.event("queued", queue=action.queue, language=action.language, skills=sorted(action.skills))
         self._next_announce = queued_at + policy.announce_interval if policy.announce_interval > 0 else None
         self._callback_offered = False
-        fast = self.sv.fast_offer(call)
+        fast = self.deps.offers.fast_offer(call)
         if fast is not None:
             # Decided without Redis (an idle agent, nobody else waiting): ring now, with no
             # hold music first (Dial's own plays while the agent rings); the claim is started
             # once Asterisk has sent the agent's INVITE and runs while the agent's phone rings.
             offered = await self._offer(fast.agent_id, fast.relax_step, policy,
-                                        lambda: self.sv.confirm_offer(call, fast.agent_id))
+                                        lambda: self.deps.offers.confirm(call, fast.agent_id))
         else:
             await self.ch.run("SET MUSIC", "on", "default")
-            await self.sv.enqueue(call)
+            await self.deps.offers.enqueue(call)
             offered = False
         while not offered:
             agent_id, relax_step = await self._wait_for_agent(call, policy)
             offered = await self._offer(agent_id, relax_step, policy)
-        if action.survey and not self.ch.hung_up and action.survey in self.sv.flows:
+        if action.survey and not self.ch.hung_up and action.survey in self.config.flows:
             await self._survey(action)
 
     async def _wait_for_agent(self, call: QueuedCall, policy: Any) -> tuple[str, int]:
@@ -217,24 +233,24 @@ class CallSession:
 
     # -- while waiting: position, expected wait, callback offer ---------------------------
     async def _announce(self, call: QueuedCall, policy: Any) -> None:
-        flow = self.sv.flows.get("waiting")
+        flow = self.config.flows.get("waiting")
         if flow is None:
             return
         waited = self.now() - call.arrived_at
-        due = (self.sv.callbacks_enabled and not self._callback_offered
+        due = (self.deps.callbacks_enabled and not self._callback_offered
                and policy.callback_offer_after is not None and waited >= policy.callback_offer_after)
         offer = "no"
         if due:  # a number we may not dial is never offered a callback; the caller hears why
-            verdict = self.sv.citizen_numbers.check(call.caller)
+            verdict = self.config.citizen_numbers.check(call.caller)
             offer = "yes" if verdict.allowed else "refused"
             if not verdict.allowed:
                 self.event("callback_refused", rule=verdict.rule, why=verdict.why)
-        position, minutes = await self.sv.waiting_figures(call)
+        position, minutes = await self.deps.facts.waiting_figures(call)
         attrs = {"language": call.language, **announcement_attrs(position, minutes, offer)}
         self._callback_offered = self._callback_offered or due
         self.event("announced", position=position, minutes=minutes, callback_offered=offer == "yes")
         await self.ch.run("SET MUSIC", "off")
-        run = ivr.IvrRun(flow, attrs)
+        run = ivr.IvrRun(flow, attrs, flows=self.config.flows)
         instruction = run.start()
         while not isinstance(instruction, ivr.Finished):
             instruction = run.feed(await self._execute(instruction))
@@ -245,13 +261,13 @@ class CallSession:
         await self.ch.run("SET MUSIC", "on", "default")
 
     async def _book_callback(self, action: Any) -> None:
-        await self.sv.live.make_callback(self.call_id, self.sv.controller_id)
+        await self.deps.live.make_callback(self.call_id, self.deps.controller_id)
         self.keep_in_queue = True
         self.event("callback_booked", number=self.record.caller)
         self.record = self.record.but(outcome="callback_requested", ended_at=self.now())
         while not self.track.assignment.empty():  # an agent was assigned meanwhile: use it now
             agent_id, _ = self.track.assignment.get_nowait()
-            self.sv.tasks.spawn(self.sv.place_callback(self.call_id, agent_id), f"callback-{self.call_id}")
+            self.deps.tasks.spawn(self.deps.place_callback(self.call_id, agent_id), f"callback-{self.call_id}")
         try:
             await self._play(action.prompts, action.language)
             await self.ch.run("HANGUP")
@@ -261,7 +277,7 @@ class CallSession:
 
     # -- after the agent: satisfaction survey ---------------------------------------------
     async def _survey(self, action: Any) -> None:
-        run = ivr.IvrRun(self.sv.flows[action.survey], {"language": action.language})
+        run = ivr.IvrRun(self.config.flows[action.survey], {"language": action.language}, flows=self.config.flows)
         instruction = run.start()
         try:
             while not isinstance(instruction, ivr.Finished):
@@ -289,7 +305,7 @@ class CallSession:
             # Runs once the Dial line is handed to the socket; the task does nothing until
             # Asterisk has sent the INVITE, so the record, the claim and the agent's
             # "ringing" state never take a core from Asterisk while it builds the agent's leg.
-            started.append(self.sv.tasks.spawn(self._ringing(agent_id, relax_step, policy, offered_at, claim),
+            started.append(self.deps.tasks.spawn(self._ringing(agent_id, relax_step, policy, offered_at, claim),
                                                f"ring-{agent_id}"))
 
         try:
@@ -307,16 +323,16 @@ class CallSession:
             return False  # the claim left the call waiting in line: the router offers it again
         if self.track.answered_at is not None:
             self.record = self.record.but(ended_at=self.now())  # the survey, if any, is after the call
-            await self.sv.desk.call_ended(agent_id, policy, self.track.answered_at)
+            await self.deps.agents.call_ended(agent_id, policy, self.track.answered_at)
             return True
         if status == "CANCEL" or self.ch.hung_up:
-            await self.sv.desk.released(agent_id)
+            await self.deps.agents.released(agent_id)
             self.agent_id = ""
             raise ChannelGone("caller hung up while the agent was ringing")
-        missed = await self.sv.desk.missed(agent_id, policy)
+        missed = await self.deps.agents.missed(agent_id, policy)
         self.event("rona" if missed else "withdrawn", agent=agent_id, status=status)
         self.agent_id = ""
-        await self.sv.live.requeue(self.call_id, excluded_agent=agent_id)
+        await self.deps.live.requeue(self.call_id, excluded_agent=agent_id)
         await self.ch.run("SET MUSIC", "on", "default")
         return False
 
@@ -338,13 +354,13 @@ class CallSession:
         try:
             confirmed = task is None or await task
         except Exception:
-            self.sv.withdraw(agent_id)  # Redis failed under the claim: the session fails over
+            self.deps.rings.withdraw(agent_id)  # Redis failed under the claim: the session fails over
             raise
         if not confirmed:
             log.info("call %s: agent %s was not free after all; ring withdrawn", self.call_id, agent_id)
-            self.sv.withdraw(agent_id)
+            self.deps.rings.withdraw(agent_id)
             return False
-        await self.sv.desk.ringing(agent_id, self.call_id)
+        await self.deps.agents.ringing(agent_id, self.call_id)
         return True
 
     def _note_relaxation(self, relax_step: int, policy: Any) -> None:
@@ -401,17 +417,17 @@ class CallSession:
             self.record = self.record.but(outcome="abandoned" if self.record.queued_at else "ivr_end")
         self.record = self.record.but(ended_at=self.record.ended_at or now)
         self.event("ended", outcome=self.record.outcome)
-        self.sv.tracks.pop(self.call_id, None)
+        self.deps.registry.unregister(self.call_id)
         try:
             if not self.keep_in_queue:
-                await self.sv.live.remove_call(self.call_id)
+                await self.deps.live.remove_call(self.call_id)
             if self.agent_id and self.track.answered_at is None:
-                await self.sv.desk.released(self.agent_id)
+                await self.deps.agents.released(self.agent_id)
         except Exception:
             log.exception("call %s: live state clean-up failed", self.call_id)
         if completed:
             await self._mark_done()
-            await self.sv.writer.write(self.record, self.events)
+            await self.deps.records.write(self.record, self.events)
 
     async def _mark_done(self) -> None:
         try:
