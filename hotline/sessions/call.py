@@ -17,7 +17,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import calls
 import ivr
+from calls import CallState
 from hotline.agi_server import AgiChannel, ChannelGone
 from hotline.config import ConfigHolder
 from hotline.live_state import QueuedCall
@@ -54,10 +56,6 @@ class SessionDeps:
     callbacks_enabled: bool
 
 
-class CallbackBooked(Exception):
-    """The waiting caller accepted a callback: the session ends, the call keeps its place."""
-
-
 class CallSession:
     """One call held by this controller, for as long as its FastAGI connection lasts."""
 
@@ -73,10 +71,14 @@ class CallSession:
             dnis=channel.arg(1) or channel.headers.get("agi_dnid", ""), arrived_at=self.now(),
             attrs={"controller": deps.controller_id},
         )
+        # The call's rules (calls/state.py): the session feeds each step to the machine and
+        # the record's outcome is the machine's; it never decides an outcome from flags.
+        self.call = calls.start(calls.Arrived(self.record.arrived_at, self.call_id, self.record.caller,
+                                              self.record.dnis))
         self.agent_id = ""
         self.keep_in_queue = False
         self._next_announce: float | None = None
-        self._callback_offered = False
+        self._queued: tuple[float, Any] | None = None
         self._recording = ""      # the call's recording file, and Dial's U() option that
         self._record_option = ""  # starts it on the agent's answer (both set when queued)
 
@@ -85,6 +87,16 @@ class CallSession:
 
     def event(self, kind: str, **data: Any) -> None:
         self.events.append(CallEvent(self.call_id, self.now(), kind, data))
+
+    def step(self, event: calls.Event) -> bool:
+        """Feed the call's state machine; an illegal step (a late or duplicate event) is
+        logged and changes nothing. True when the step was taken."""
+        try:
+            self.call = calls.apply(self.call, event)
+            return True
+        except calls.IllegalTransition as exc:
+            log.warning("call %s: %s", self.call_id, exc)
+            return False
 
     # -- the whole call ---------------------------------------------------------------
     async def run(self) -> None:
@@ -95,15 +107,18 @@ class CallSession:
             action = await self._run_ivr()
             await self._act(action)
             completed = True
-        except CallbackBooked:
-            completed = True
         except ChannelGone:
             completed = True
             self._caller_left()
         except Exception:
-            log.exception("call %s: session failed; the dialplan fallback takes the call", self.call_id)
+            log.exception("call %s: session failed", self.call_id)
             self.event("controller_error")
-            self.record = self.record.but(outcome="fallback")
+            # Before an answer the dialplan's fallback queue takes the caller; a call already
+            # answered is never handed to it (the citizen would be served twice): it ends here.
+            self._feed_queued()
+            if self.track.answered_at is not None and self.call.state is CallState.OFFERED:
+                self.step(calls.Answered(self.track.answered_at))
+            completed = not self.step(calls.FellBack(self.now(), "session failed"))
         finally:
             await self._wind_up(completed)
 
@@ -112,7 +127,8 @@ class CallSession:
             await self._queue_and_connect(action)
         elif isinstance(action, ivr.PlayAndHangup):
             await self._play(action.prompts, action.language)
-            self.record = self.record.but(outcome="ivr_end", ended_at=self.now())
+            self.step(calls.IvrEnded(self.now()))
+            self.record = self.record.but(ended_at=self.now())
         elif isinstance(action, ivr.CallerHungUp):
             raise ChannelGone("caller hung up in the IVR")
         else:
@@ -189,8 +205,8 @@ class CallSession:
                           arrived_at=queued_at, language=action.language, skills=action.skills,
                           priority=action.priority, caller=self.record.caller)
         self.event("queued", queue=action.queue, language=action.language, skills=sorted(action.skills))
+        self._queued = (queued_at, action)  # fed to the machine off the fast offer's path
         self._next_announce = queued_at + policy.announce_interval if policy.announce_interval > 0 else None
-        self._callback_offered = False
         fast = self.deps.offers.fast_offer(call)
         if fast is not None:
             # Decided without Redis (an idle agent, nobody else waiting): ring now, with no
@@ -199,16 +215,21 @@ class CallSession:
             offered = await self._offer(fast.agent_id, fast.relax_step, policy,
                                         lambda: self.deps.offers.confirm(call, fast.agent_id))
         else:
+            self._feed_queued()
             await self.ch.run("SET MUSIC", "on", "default")
             await self.deps.offers.enqueue(call)
             offered = False
         while not offered:
-            agent_id, relax_step = await self._wait_for_agent(call, policy)
-            offered = await self._offer(agent_id, relax_step, policy)
+            assigned = await self._wait_for_agent(call, policy)
+            if assigned is None:
+                return  # the caller booked a callback: the request keeps the call's place
+            offered = await self._offer(*assigned, policy)
         if action.survey and not self.ch.hung_up and action.survey in self.config.flows:
+            self.step(calls.SurveyStarted(self.now()))
             await self._survey(action)
 
-    async def _wait_for_agent(self, call: QueuedCall, policy: Any) -> tuple[str, int]:
+    async def _wait_for_agent(self, call: QueuedCall, policy: Any) -> tuple[str, int] | None:
+        """The next assignment for the call, or None once the caller booked a callback."""
         while True:
             if not self.track.assignment.empty():  # routed inline by our enqueue: no wake-up hop
                 return self.track.assignment.get_nowait()
@@ -226,28 +247,31 @@ class CallSession:
             if hangup in done:
                 raise ChannelGone("caller hung up while waiting")
             if self._next_announce is not None and self.now() >= self._next_announce:
-                await self._announce(call, policy)
+                if await self._announce(call, policy):
+                    return None
                 self._next_announce = self.now() + policy.announce_interval
             else:
                 await self.ch.run("CHANNEL STATUS")  # heartbeat: raises ChannelGone if the caller left
 
     # -- while waiting: position, expected wait, callback offer ---------------------------
-    async def _announce(self, call: QueuedCall, policy: Any) -> None:
+    async def _announce(self, call: QueuedCall, policy: Any) -> bool:
+        """Position, expected wait and (once) the callback offer; True when the caller
+        booked a callback (the session then ends, the call keeps its place in line)."""
         flow = self.config.flows.get("waiting")
         if flow is None:
-            return
+            return False
         waited = self.now() - call.arrived_at
-        due = (self.deps.callbacks_enabled and not self._callback_offered
+        due = (self.deps.callbacks_enabled and self.call.callback_offer is calls.CallbackOffer.NO
                and policy.callback_offer_after is not None and waited >= policy.callback_offer_after)
         offer = "no"
         if due:  # a number we may not dial is never offered a callback; the caller hears why
             verdict = self.config.citizen_numbers.check(call.caller)
             offer = "yes" if verdict.allowed else "refused"
+            self.step(calls.CallbackOffered(self.now(), refused=not verdict.allowed))
             if not verdict.allowed:
                 self.event("callback_refused", rule=verdict.rule, why=verdict.why)
         position, minutes = await self.deps.facts.waiting_figures(call)
         attrs = {"language": call.language, **announcement_attrs(position, minutes, offer)}
-        self._callback_offered = self._callback_offered or due
         self.event("announced", position=position, minutes=minutes, callback_offered=offer == "yes")
         await self.ch.run("SET MUSIC", "off")
         run = ivr.IvrRun(flow, attrs, flows=self.config.flows)
@@ -256,15 +280,17 @@ class CallSession:
             instruction = run.feed(await self._execute(instruction))
         if isinstance(instruction.action, ivr.CallerHungUp):
             raise ChannelGone("caller hung up during an announcement")
-        if run.attrs.get("callback") == "yes":
+        if run.attrs.get("callback") == "yes" and self.step(calls.CallbackBooked(self.now())):
             await self._book_callback(instruction.action)
+            return True
         await self.ch.run("SET MUSIC", "on", "default")
+        return False
 
     async def _book_callback(self, action: Any) -> None:
         await self.deps.live.make_callback(self.call_id, self.deps.controller_id)
         self.keep_in_queue = True
         self.event("callback_booked", number=self.record.caller)
-        self.record = self.record.but(outcome="callback_requested", ended_at=self.now())
+        self.record = self.record.but(ended_at=self.now())
         while not self.track.assignment.empty():  # an agent was assigned meanwhile: use it now
             agent_id, _ = self.track.assignment.get_nowait()
             self.deps.tasks.spawn(self.deps.place_callback(self.call_id, agent_id), f"callback-{self.call_id}")
@@ -273,7 +299,6 @@ class CallSession:
             await self.ch.run("HANGUP")
         except ChannelGone:
             pass
-        raise CallbackBooked(self.call_id)
 
     # -- after the agent: satisfaction survey ---------------------------------------------
     async def _survey(self, action: Any) -> None:
@@ -316,12 +341,14 @@ class CallSession:
         ringing = started[0]
         if not await ringing:
             self.event("withdrawn", agent=agent_id, status=status, reason="not_free")
+            self.step(calls.Withdrawn(self.now(), "not_free", exclude=False))
             self.agent_id = ""
             if self.ch.hung_up:
                 raise ChannelGone("caller hung up while a withdrawn offer rang")
             await self.ch.run("SET MUSIC", "on", "default")
             return False  # the claim left the call waiting in line: the router offers it again
         if self.track.answered_at is not None:
+            self.step(calls.Answered(self.track.answered_at))
             self.record = self.record.but(ended_at=self.now())  # the survey, if any, is after the call
             await self.deps.agents.call_ended(agent_id, policy, self.track.answered_at)
             return True
@@ -331,6 +358,7 @@ class CallSession:
             raise ChannelGone("caller hung up while the agent was ringing")
         missed = await self.deps.agents.missed(agent_id, policy)
         self.event("rona" if missed else "withdrawn", agent=agent_id, status=status)
+        self.step(calls.Missed(self.now(), status) if missed else calls.Withdrawn(self.now(), "paused", exclude=True))
         self.agent_id = ""
         await self.deps.live.requeue(self.call_id, excluded_agent=agent_id)
         await self.ch.run("SET MUSIC", "on", "default")
@@ -347,9 +375,13 @@ class CallSession:
         except asyncio.TimeoutError:
             pass  # no DialBegin (the agent's channel could not be made, or AMI is slow): go on
         self._note_relaxation(relax_step, policy)
+        self._feed_queued()
         self.events.append(CallEvent(self.call_id, offered_at, "offered", {
             "agent": agent_id, "relax_step": relax_step,
             "waited": round(offered_at - (self.record.queued_at or 0), 3)}))
+        self.step(calls.Offered(offered_at, agent_id, relax_step))
+        if self.track.dialing.is_set():
+            self.step(calls.DialBegan(self.now()))
         task = claim() if claim else None
         try:
             confirmed = task is None or await task
@@ -396,25 +428,43 @@ class CallSession:
         return status
 
     # -- end ----------------------------------------------------------------------------
+    def _feed_queued(self) -> None:
+        """The machine's Queued step, once: before the enqueue, or for a fast offer once its
+        Dial is out (nothing but the decision stands between queueing and the Dial line)."""
+        if self.call.state is CallState.IN_IVR and self._queued is not None:
+            at, action = self._queued
+            self.step(calls.Queued(at, action.queue, action.language, action.skills, action.priority))
+
     def _caller_left(self) -> None:
+        self._feed_queued()
+        if self.track.answered_at is not None and self.call.state is CallState.OFFERED:
+            self.step(calls.Answered(self.track.answered_at))  # answered as the caller hung up
+        self.step(calls.CallerLeft(self.now()))
+        self.record = self.record.but(ended_at=self.record.ended_at or self.now())
+
+    def _finish(self, completed: bool) -> None:
+        """Take the call to its end in the machine (if the session's flow did not) and put
+        the machine's outcome in the record."""
         now = self.now()
-        if self.track.answered_at is not None:
-            outcome = "answered"
-        elif self.record.queued_at is not None:
-            outcome = "abandoned"
-        else:
-            outcome = "ivr_hangup"
-        self.record = self.record.but(outcome=outcome, ended_at=self.record.ended_at or now)
+        self._feed_queued()
+        if self.track.answered_at is not None and self.call.state is CallState.OFFERED:
+            self.step(calls.Answered(self.track.answered_at))
+        if self.call.state in (CallState.TALKING, CallState.SURVEY):
+            self.step(calls.Ended(self.record.ended_at or now))
+        elif completed and self.call.state is CallState.IN_IVR:
+            self.step(calls.IvrEnded(now))
+        elif completed and self.call.state in (CallState.QUEUED, CallState.OFFERED):
+            self.step(calls.CallerLeft(now))
+        self.record = self.record.but(outcome=self.call.outcome.value)
 
     async def _wind_up(self, completed: bool) -> None:
         now = self.now()
+        self._finish(completed)
         if self.track.answered_at is not None:
-            self.record = self.record.but(outcome="answered", answered_at=self.track.answered_at,
+            self.record = self.record.but(answered_at=self.track.answered_at,
                                           agent_id=self.agent_id or self.record.agent_id,
                                           recording=self._recording)
             self.event("answered", agent=self.record.agent_id, at=self.track.answered_at)
-        if self.record.outcome == "in_progress":
-            self.record = self.record.but(outcome="abandoned" if self.record.queued_at else "ivr_end")
         self.record = self.record.but(ended_at=self.record.ended_at or now)
         self.event("ended", outcome=self.record.outcome)
         self.deps.registry.unregister(self.call_id)
