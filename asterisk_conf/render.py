@@ -12,7 +12,7 @@ from typing import Iterable
 import jinja2
 
 from agents.roster import RosterAgent
-from hotline.ami_events import EVENT_NAMES
+from hotline.asterisk.ami_events import EVENT_NAMES
 from hotline.settings import Settings
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"

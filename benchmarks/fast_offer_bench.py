@@ -23,10 +23,10 @@ from acd import QueuePolicy, route
 from agents.roster import RosterAgent
 from agents.state import AgentRecord, AgentState
 from benchmarks.stats import nearest_rank_p99 as p99
+from calls.model import QueuedCall
+from calls.snapshot import build_snapshot
 from hotline.config import ConfigHolder, HotlineConfig
-from hotline.live_state import QueuedCall
 from hotline.routing.offer_book import OfferBook
-from hotline.snapshot import build_snapshot
 
 DOMAINS = ("traffic", "social_insurance", "public_security", "utilities", "education", "housing")
 NOW = 100_000.0

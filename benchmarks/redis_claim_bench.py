@@ -37,8 +37,9 @@ from redis.exceptions import WatchError
 
 from agents.state import AgentRecord, AgentState, is_available
 from benchmarks.stats import nearest_rank_p99 as p99
-from hotline.live_keys import LiveKeys
-from hotline.live_state import LiveState, QueuedCall
+from calls.model import QueuedCall
+from hotline.live.keys import LiveKeys
+from hotline.live.redis_state import LiveState
 
 NOW = 1_700_000_000.0
 S = AgentState

@@ -25,7 +25,17 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from acd import Agent, Assignment, Call, QueuePolicy, RelaxStep, Snapshot, fairness_key, order_calls, route
+from acd import (
+    Agent,
+    Assignment,
+    Call,
+    QueuePolicy,
+    RelaxStep,
+    Snapshot,
+    fairness_key,
+    order_calls,
+    route,
+)
 from acd.model import Reason
 
 DOMAINS = ("traffic", "social_insurance", "public_security", "utilities", "education", "housing")

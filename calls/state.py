@@ -12,7 +12,7 @@ never crashes on, ``IllegalTransition``: that means a late or duplicate event, o
 the shell.
 
 States (the values are what is stored; ``waiting`` and ``offered`` are the strings the
-claim scripts in hotline/live_state.py already write)::
+claim scripts in hotline/live/redis_state.py already write)::
 
     in_ivr -Queued-> waiting -Offered-> offered -Answered-> talking -Ended/CallerLeft-> ended
     in_ivr -IvrEnded/CallerLeft/FellBack-> ended     (message played, hung up, controller failed)
@@ -40,7 +40,7 @@ Rules beyond the table:
    inbound leg is written with it), a try the citizen did not answer with tries left
    ``callback_retry`` (that try's record), and none left ``callback_failed``.
 2. Fallback only before an answer: ``FellBack`` (the session failed; the dialplan's
-   app_queue takes the caller, and hotline/queue_log.py later stores that call with source
+   app_queue takes the caller, and calls/queue_log.py later stores that call with source
    ``fallback``) is legal in in_ivr, waiting and offered. A call already answered is never
    handed to the fallback, so the citizen is never served twice.
 3. Head of the line: nothing after ``Queued`` moves ``queued_at``, the call's place. A

@@ -20,16 +20,16 @@ from typing import Any, Callable
 
 from redis.asyncio import Redis
 
-from hotline.agent_desk import AgentDesk
-from hotline.agi_server import AgiChannel, FastAgiServer
-from hotline.ami import AmiClient
-from hotline.ami_events import AmiEvent, OriginateResult
+from hotline.asterisk.agi_server import AgiChannel, FastAgiServer
+from hotline.asterisk.ami import AmiClient
+from hotline.asterisk.ami_events import AmiEvent, OriginateResult
 from hotline.config import ConfigHolder, load_config
+from hotline.live.agent_service import AgentService
+from hotline.live.keys import LiveKeys
 from hotline.live.listener import LiveListener
-from hotline.live_keys import LiveKeys
-from hotline.live_state import LiveState
-from hotline.router_service import RouterService
-from hotline.services import DEFAULT_REDIS_URL
+from hotline.live.redis_state import LiveState
+from hotline.ops.daemons import DEFAULT_REDIS_URL
+from hotline.routing.router import RouterService
 from hotline.sessions.call import CallSession, SessionDeps
 from hotline.sessions.callback import CallbackDialer
 from hotline.sessions.facts import CallerFacts
@@ -37,7 +37,7 @@ from hotline.sessions.fallback import FallbackReconciler
 from hotline.sessions.media import MediaPaths
 from hotline.sessions.registry import CallRegistry
 from hotline.settings import Settings
-from hotline.store import CallStore, RecordWriter, make_engine, migrate
+from hotline.store.calls import CallStore, RecordWriter, make_engine, migrate
 from hotline.tasks import TaskOwner
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ class Controller:
         await asyncio.to_thread(migrate, engine)
         store = CallStore(engine)
         writer = RecordWriter(store, s.var_dir / f"spool-{s.instance}.jsonl")
-        self.agents = agents = AgentDesk(live, clock)
+        self.agents = agents = AgentService(live, clock)
         media = MediaPaths(s)
         self.ami = ami = AmiClient(s, tasks)
         callbacks = CallbackDialer(s, me, clock, live, config, agents, media, writer, ami.originate)
@@ -75,7 +75,7 @@ class Controller:
         deps = SessionDeps(me, clock, config, live, offers=router, registry=registry, rings=registry,
                            agents=agents, facts=CallerFacts(live, store, config), media=media, records=writer,
                            tasks=tasks, place_callback=callbacks.place, callbacks_enabled=callbacks.enabled)
-        self.fallback = fallback = FallbackReconciler(s.queue_log, store, writer, media.recording_path)
+        self.fallback = FallbackReconciler(s.queue_log, store, writer, media.recording_path)
         listener = LiveListener(redis, keys, me, changed=self._changed, stop_ring=registry.stop_ring,
                                 deliver=registry.deliver)
         self._writer, self._registry = writer, registry

@@ -7,17 +7,19 @@ milliseconds, and the same code runs live. Nothing here imports an I/O library.
 """
 from __future__ import annotations
 
-import asyncio
-from typing import Any, Awaitable, Callable, Iterable, Protocol
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Protocol
 
 from acd import Assignment, QueuePolicy
 from agents.state import AgentRecord
-from hotline.records import CallEvent, CallRecord
-from hotline.live_state import QueuedCall
+from calls.model import QueuedCall
+from calls.records import CallEvent, CallRecord
+
+if TYPE_CHECKING:  # the asyncio Task in a signature only: no event loop here
+    import asyncio
 
 
 class LiveStore(Protocol):
-    """The live state shared by every controller (``hotline.live_state.LiveState`` on Redis)."""
+    """The live state shared by every controller (``hotline.live.redis_state.LiveState`` on Redis)."""
 
     async def agent(self, agent_id: str) -> AgentRecord | None: ...
     async def put_agent(self, record: AgentRecord) -> None: ...
@@ -53,7 +55,7 @@ class RecordSink(Protocol):
 
 
 class AgentEvents(Protocol):
-    """Agent state changes a call causes (``agent_desk.AgentDesk``)."""
+    """Agent state changes a call causes (``agent_desk.AgentService``)."""
 
     async def ringing(self, agent_id: str, call_id: str) -> None: ...
     async def answered(self, agent_id: str) -> None: ...

@@ -1,11 +1,11 @@
 """A blocking AMI tap for the benchmark: every event, as Asterisk sent it, with its Timestamp.
 
-Why not the product's client (hotline.ami): that one is asyncio and panoramisk, hands on
+Why not the product's client (hotline.asterisk.ami): that one is asyncio and panoramisk, hands on
 only the controller's events as typed values without their Timestamp, and wakes for each
 event. The benchmark needs every ``call,agent`` event, with the Timestamp Asterisk put on
 it, in one list it can search from any thread, and must keep its own wake-ups away from
 the offers it measures. Where a typed value fits (is this a DialBegin, to which agent), the
-product's parser (hotline.ami_events) and channel names (hotline.channels) are used.
+product's parser (hotline.asterisk.ami_events) and channel names (hotline.asterisk.channels) are used.
 """
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import threading
 import time
 from typing import Callable, Collection
 
-from hotline.ami_events import DialBegin, parse_event
-from hotline.channels import agent_of
+from hotline.asterisk.ami_events import DialBegin, parse_event
+from hotline.asterisk.channels import agent_of
 
 Event = dict[str, str]
 BLOCK_END = b"\r\n\r\n"

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from benchmarks.offer.ami_tap import AmiTap
-from hotline import asterisk_process
+from hotline.asterisk import process as asterisk_process
 
 if TYPE_CHECKING:  # the harness reads the port base when imported: only the run imports it
     from tests.integration.harness import Hotline

@@ -19,7 +19,7 @@ from benchmarks.stats import bootstrap_difference, median, p99, percentile
 SYSTEMS = ("ours", "app_queue")
 ROW_3 = "3 wrap-up ends -> INVITE"
 ROW_3B = "3b same, head caller only"
-SCENARIO_NOTE = ("scenario 2: ours = AgentDesk.log_in, app_queue = AMI QueuePause Paused=false; "
+SCENARIO_NOTE = ("scenario 2: ours = AgentService.log_in, app_queue = AMI QueuePause Paused=false; "
                  "scenario 3: app_queue measured from its effective wrap-up end floor(end)+5 s")
 
 

@@ -22,8 +22,18 @@ from pathlib import Path
 
 from benchmarks.offer.ami_tap import AmiTap, is_agent_dial
 from benchmarks.offer.cel import add_bench_ami_user, enable_cel
-from benchmarks.offer.report import (SCENARIO_NOTE, SYSTEMS, Results, agi_share_note, join_note, log,
-                                     near_hangup_note, routing_note, steal_note, wire_check_note)
+from benchmarks.offer.report import (
+    SCENARIO_NOTE,
+    SYSTEMS,
+    Results,
+    agi_share_note,
+    join_note,
+    log,
+    near_hangup_note,
+    routing_note,
+    steal_note,
+    wire_check_note,
+)
 from benchmarks.offer.scenarios import AGENT_IDS, FALLBACK_WRAPUP, OUR_WRAPUP, Bench
 from benchmarks.offer.sniffer import InviteSniffer
 from tests.integration.harness import AGENT_PORT, BASE, Hotline

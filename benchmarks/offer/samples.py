@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from typing import Any, Collection, Iterable, Mapping, NamedTuple, Protocol
 
 from benchmarks.offer.ami_tap import Event, agent_leg, is_agent_dial, ts
-from hotline.channels import agent_of
+from hotline.asterisk.channels import agent_of
 
 HEAD_MARGIN = 0.05  # scenario 3: a sample's call queued at least this long before the wrap-up end
 NEAR_HANGUP = 0.05  # scenario 1: an offer this soon after another call's hang-up met its tear-down

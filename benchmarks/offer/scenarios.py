@@ -37,7 +37,7 @@ arithmetic from what was seen to a sample is in samples.py. The scenarios:
 2. **agent logs in / is unpaused** -- every agent is unavailable, a call waits, one agent
    becomes available. ours: all agents logged out; the call is waiting once the AMI
    ``MusicOnHoldStart`` of the caller is seen (the session starts the music as it puts the
-   call in the shared queue); then ``AgentDesk.log_in`` (the harness's desk action); the moment is the
+   call in the shared queue); then ``AgentService.log_in`` (the harness's desk action); the moment is the
    returned record's ``since`` (the clock reading the log-in was applied with, taken just
    before the Redis write). app_queue: every member paused (AMI QueuePause); after
    QueueCallerJoin one member is unpaused; the moment is the ``QueueMemberPause`` (Paused 0)
@@ -84,11 +84,20 @@ from typing import Callable
 from benchmarks.offer.ami_tap import AmiTap, Event, event_is, is_agent_dial, ts
 from benchmarks.offer.cel import read_cel
 from benchmarks.offer.report import log
-from benchmarks.offer.samples import (AgentView, CallSeen, app_queue_wrap_end, epoch, near_hangups, offer_moment,
-                                      queued_and_offered, stratified_delays, wrapup_samples)
+from benchmarks.offer.samples import (
+    AgentView,
+    CallSeen,
+    app_queue_wrap_end,
+    epoch,
+    near_hangups,
+    offer_moment,
+    queued_and_offered,
+    stratified_delays,
+    wrapup_samples,
+)
 from benchmarks.offer.sniffer import InviteSniffer
-from hotline.channels import agent_of
-from hotline.sipp import SippPeer
+from hotline.asterisk.channels import agent_of
+from hotline.ops.sipp import SippPeer
 from tests.integration.harness import AGENTS, BASE, TEST_QUEUE_DEFAULTS, Hotline
 
 AGENT_IDS = [a["id"] for a in AGENTS]

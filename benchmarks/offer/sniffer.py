@@ -17,8 +17,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from benchmarks.offer.ami_tap import Event, ts
 from benchmarks.offer.report import log
-from hotline.agi_protocol import build
-from hotline.channels import agent_of
+from hotline.asterisk.agi_protocol import build
+from hotline.asterisk.channels import agent_of
 
 SO_TIMESTAMPNS = 35
 SO_ATTACH_FILTER = 26
@@ -27,7 +27,7 @@ SKF_AD_PKTTYPE = 0xFFFFF004  # SKF_AD_OFF + SKF_AD_PKTTYPE: "load the packet typ
 # Classic BPF opcodes used by the filter.
 LD_PKTTYPE, LDH_ABS, LDB_ABS, LDX_IPHDR, LDH_IND, JEQ, RET = 0x20, 0x28, 0x30, 0xB1, 0x48, 0x15, 0x06
 # The start of the controller's 'EXEC "Dial" "PJSIP/<agent>,..."' line, quoted as the
-# product quotes it (hotline.agi_protocol.build), without the closing quote.
+# product quotes it (hotline.asterisk.agi_protocol.build), without the closing quote.
 AGI_DIAL = build("EXEC", "Dial", "PJSIP/")[:-1].encode()
 MATCH_WINDOW = 0.2  # an INVITE belongs to a DialBegin / AGI Dial at most this far from it
 AGI_LEAD = 0.05  # the AGI Dial behind an INVITE left at most this long before it

@@ -17,8 +17,8 @@ from typing import Any, Callable
 
 from redis.asyncio import Redis
 
-from hotline.live_keys import LiveKeys
-from hotline.live_state import parse_assignment
+from hotline.live.keys import LiveKeys
+from hotline.live.redis_state import parse_assignment
 
 log = logging.getLogger(__name__)
 

@@ -20,9 +20,9 @@ from dataclasses import replace
 
 from acd import Agent, Assignment, QueuePolicy, Snapshot, route
 from agents.state import AgentRecord, AgentState, IllegalTransition, Reserve, apply
+from calls.model import QueuedCall
+from calls.snapshot import build_snapshot, to_acd_call
 from hotline.config import ConfigHolder
-from hotline.live_state import QueuedCall
-from hotline.snapshot import build_snapshot, to_acd_call
 
 MAX_SHAPES = 32  # new-call shapes kept prepared
 

@@ -20,14 +20,23 @@ from typing import Any, Callable
 import calls
 import ivr
 from calls import CallState
-from hotline.agi_server import AgiChannel, ChannelGone
+from calls.model import QueuedCall
+from calls.records import CallEvent, CallRecord
+from calls.waiting import announcement_attrs
+from hotline.asterisk.agi_server import AgiChannel, ChannelGone
 from hotline.config import ConfigHolder
-from hotline.live_state import QueuedCall
-from hotline.ports import AgentEvents, CallerFacts, LiveStore, Media, OfferPath, PlaceCallback, RecordSink, Rings
-from hotline.records import CallEvent, CallRecord
+from hotline.ports import (
+    AgentEvents,
+    CallerFacts,
+    LiveStore,
+    Media,
+    OfferPath,
+    PlaceCallback,
+    RecordSink,
+    Rings,
+)
 from hotline.sessions.registry import CallRegistry
 from hotline.tasks import TaskOwner
-from hotline.waiting_info import announcement_attrs
 from recordings import record_on_answer
 
 log = logging.getLogger(__name__)

@@ -15,11 +15,11 @@ from __future__ import annotations
 import logging
 from typing import Awaitable, Callable
 
-from hotline.agi_server import AgiChannel, ChannelGone
-from hotline.ami_events import OriginateResult
+from calls.records import CallEvent, CallRecord
+from hotline.asterisk.agi_server import AgiChannel, ChannelGone
+from hotline.asterisk.ami_events import OriginateResult
 from hotline.config import ConfigHolder
 from hotline.ports import AgentEvents, LiveStore, Media, RecordSink
-from hotline.records import CallEvent, CallRecord
 from hotline.settings import Settings
 from outbound import trunk_dial_target
 from recordings import record_on_answer

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Callable
 
 from agents.state import AgentState
+from calls.model import QueuedCall
+from calls.waiting import expected_wait_minutes, position_ahead
 from hotline.config import ConfigHolder
-from hotline.live_state import QueuedCall
 from hotline.ports import LiveStore
-from hotline.store import CallStore
-from hotline.waiting_info import expected_wait_minutes, position_ahead
+from hotline.store.calls import CallStore
 
 log = logging.getLogger(__name__)
 REPEAT_WINDOW_DAYS = 30

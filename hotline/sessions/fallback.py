@@ -3,7 +3,7 @@
 When the controller is down (or a session fails), the dialplan hands the citizen to the
 ``hotline-fallback`` app_queue; Asterisk writes those calls to its queue_log only. After
 every AMI login and every housekeeping pass, the queue_log is folded into records (pure:
-``hotline.queue_log``) and the ones the database does not have yet are written. One record
+``calls.queue_log``) and the ones the database does not have yet are written. One record
 that cannot be stored never keeps the ones after it out.
 """
 from __future__ import annotations
@@ -13,9 +13,9 @@ import logging
 from pathlib import Path
 from typing import Callable
 
-from hotline import queue_log
+from calls import queue_log
 from hotline.ports import RecordSink
-from hotline.store import CallStore
+from hotline.store.calls import CallStore
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Mapping
 
-from hotline.ami_events import AmiEvent, DialBegin, DialEnd, Hangup
-from hotline.channels import agent_of
+from hotline.asterisk.ami_events import AmiEvent, DialBegin, DialEnd, Hangup
+from hotline.asterisk.channels import agent_of
 from hotline.tasks import TaskOwner
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ The idea of panoramisk's testing.py: what the real Asterisk wrote, kept as text
 same code the live session uses. Each block becomes a panoramisk ``Message`` by
 ``Message.from_line``, the function panoramisk's AMI protocol calls on every block it
 reads (case-insensitive keys, a header sent twice becomes a list), and then goes through
-``hotline.ami_events.parse_event``, as ``AmiClient._dispatch`` does.
+``hotline.asterisk.ami_events.parse_event``, as ``AmiClient._dispatch`` does.
 
 A transcript file holds the blocks as on the wire, each ended by a blank line; its line
 ends may be LF (as stored) or CRLF (as sent).
@@ -19,7 +19,7 @@ from typing import Iterator
 from panoramisk import utils
 from panoramisk.message import Message
 
-from hotline.ami_events import AmiEvent, parse_event
+from hotline.asterisk.ami_events import AmiEvent, parse_event
 
 TRANSCRIPTS = Path(__file__).resolve().parent / "transcripts"
 

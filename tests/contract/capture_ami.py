@@ -149,7 +149,7 @@ class AmiRecorder:
 def add_capture_user(h: "Hotline") -> tuple[str, str]:
     """An AMI account of the capture's own on this instance only, reading every class
     (unfiltered, unlike the controller's). Returns (user, secret)."""
-    from hotline import asterisk_process
+    from hotline.asterisk import process as asterisk_process
 
     secret = secrets.token_urlsafe(18)
     conf = h.settings.instance_dir / "etc" / "manager.conf"
@@ -301,7 +301,7 @@ def write_fixtures(windows: dict[str, list[str]], out: Path) -> None:
 
 def capture(raw: Path | None) -> dict[str, list[str]]:
     os.environ["HOTLINE_TEST_PORT_BASE"] = PORT_BASE  # before the harness reads it
-    from hotline import asterisk_process
+    from hotline.asterisk import process as asterisk_process
     from tests.integration.harness import Hotline
 
     base = Path(tempfile.mkdtemp(prefix=f"ami-capture-{PORT_BASE}-"))

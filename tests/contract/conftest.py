@@ -4,7 +4,7 @@
 the same state (another controller), the messages published since the last look, and a
 way to let time pass (a manual clock for the fake, a real sleep for Redis). Redis runs are
 marked ``redis``; each works under its own key prefix, deleted afterwards, on the server
-``hotline.services.ensure_redis`` finds or starts (``REDIS_URL``, else 127.0.0.1:6379/0).
+``hotline.ops.daemons.ensure_redis`` finds or starts (``REDIS_URL``, else 127.0.0.1:6379/0).
 ``-m "not redis"`` runs the fake alone and never touches Redis.
 """
 from __future__ import annotations
@@ -18,9 +18,9 @@ from typing import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from hotline.live_keys import LiveKeys
-from hotline.live_state import LiveState
-from hotline.services import ensure_redis
+from hotline.live.keys import LiveKeys
+from hotline.live.redis_state import LiveState
+from hotline.ops.daemons import ensure_redis
 from hotline.settings import Settings
 from tests.contract.fake_live import InMemoryLiveState
 from tests.contract.live_port import LiveStore
@@ -29,7 +29,7 @@ MARKER = "contract-end"  # the channel (under the test's prefix) that closes a r
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "redis: needs a Redis server (started by hotline.services.ensure_redis)")
+    config.addinivalue_line("markers", "redis: needs a Redis server (started by hotline.ops.daemons.ensure_redis)")
 
 
 @pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects

@@ -1,10 +1,10 @@
 """A FastAGI channel that plays a scripted Asterisk: assert the exact commands a session
 sends, in order, and script the caller's keys, hang-up and timing.
 
-``FakeAgiChannel`` IS the real ``hotline.agi_server.AgiChannel`` (a subclass), connected
+``FakeAgiChannel`` IS the real ``hotline.asterisk.agi_server.AgiChannel`` (a subclass), connected
 to an in-memory peer instead of a socket: ``run`` writes the built command line, the peer
 checks it against the script and answers with the step's reply lines, and the real
-``AgiChannel`` reads them with the real parser (``hotline.agi_protocol.parse_result``),
+``AgiChannel`` reads them with the real parser (``hotline.asterisk.agi_protocol.parse_result``),
 ``HANGUP`` notices, ``100 Trying``, ``520-`` usage blocks and all. So ``ChannelGone`` is
 raised exactly when the real channel raises it, by the same code
 (tests/contract/test_fake_agi.py checks the pair against a real socket).
@@ -42,8 +42,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Awaitable, Callable, Mapping, Sequence, Union, cast
 
-from hotline.agi_protocol import HANGUP_NOTICE, AgiProtocolError, parse_result
-from hotline.agi_server import AgiChannel
+from hotline.asterisk.agi_protocol import HANGUP_NOTICE, AgiProtocolError, parse_result
+from hotline.asterisk.agi_server import AgiChannel
 
 Hook = Callable[[], Awaitable[None]]
 Reply = Union[str, Sequence[str], None]

@@ -1,4 +1,4 @@
-"""The live state in memory: ``hotline.live_state.LiveState`` without Redis.
+"""The live state in memory: ``hotline.live.redis_state.LiveState`` without Redis.
 
 Why: the shell's paths (RONA, withdrawal, callbacks, the router's claims) should be testable
 in milliseconds, and the simulator must run with no Redis server. ``InMemoryLiveState``
@@ -33,8 +33,8 @@ from dataclasses import replace
 from typing import Any, AsyncIterator, Callable, NamedTuple
 
 from agents.state import AgentRecord, Reserve, apply, is_available
-from hotline.live_keys import LiveKeys
-from hotline.live_state import QueuedCall
+from calls.model import QueuedCall
+from hotline.live.keys import LiveKeys
 
 Hash = dict[str, str]
 

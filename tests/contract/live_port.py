@@ -1,6 +1,6 @@
 """The live-state port the shell uses, ``LiveStore`` (to move to ``hotline/ports.py``).
 
-Two classes implement it: ``hotline.live_state.LiveState`` on Redis and
+Two classes implement it: ``hotline.live.redis_state.LiveState`` on Redis and
 ``tests.contract.fake_live.InMemoryLiveState`` in memory. ``test_live_contract.py`` runs one
 suite of behaviour tests against both and checks that their signatures match this class.
 Key names and the Redis client (``agent_key``, ``call_key``, ``waiting_key``, ``redis``,
@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Callable, Protocol
 
 from agents.state import AgentRecord
-from hotline.live_state import QueuedCall
+from calls.model import QueuedCall
 
 
 class LiveStore(Protocol):

@@ -1,4 +1,4 @@
-"""What the real Asterisk 22 writes on AMI, replayed through hotline.ami_events.parse_event.
+"""What the real Asterisk 22 writes on AMI, replayed through hotline.asterisk.ami_events.parse_event.
 
 The transcripts (tests/contract/transcripts, recorded by tests.contract.capture_ami from a
 test hotline: SIPp citizens and phones, the controller, test queue timing) are the
@@ -13,9 +13,27 @@ import pytest
 from panoramisk import utils
 from panoramisk.message import Message
 
-from hotline.ami_events import (EVENT_CATEGORIES, EVENT_NAMES, AmiEvent, ChannelListed, DeviceStateChanged,
-                                DialBegin, DialEnd, FullyBooted, Hangup, OriginateResult, parse_event)
-from tests.contract.ami_replay import TRANSCRIPTS, read_messages, replay, split_blocks, transcript, typed_events
+from hotline.asterisk.ami_events import (
+    EVENT_CATEGORIES,
+    EVENT_NAMES,
+    AmiEvent,
+    ChannelListed,
+    DeviceStateChanged,
+    DialBegin,
+    DialEnd,
+    FullyBooted,
+    Hangup,
+    OriginateResult,
+    parse_event,
+)
+from tests.contract.ami_replay import (
+    TRANSCRIPTS,
+    read_messages,
+    replay,
+    split_blocks,
+    transcript,
+    typed_events,
+)
 
 ALL = sorted(p.stem for p in TRANSCRIPTS.glob("*.ami"))
 CALLS = ["answered", "rona", "caller_hangup_ringing", "callback_missed", "callback"]
@@ -57,7 +75,7 @@ def test_all_transcripts_are_there() -> None:
 def test_used_events_parse_and_no_other_does_without_a_warning(name: str, caplog: pytest.LogCaptureFixture) -> None:
     """Every event the controller uses, as Asterisk 22 really sends it, has the fields
     parse_event requires; every other event is None, and nothing is logged."""
-    with caplog.at_level(logging.DEBUG, logger="hotline.ami_events"):
+    with caplog.at_level(logging.DEBUG, logger="hotline.asterisk.ami_events"):
         replayed = list(replay(transcript(name)))
     assert replayed
     for r in replayed:

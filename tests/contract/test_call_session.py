@@ -19,11 +19,11 @@ import calls
 from acd import QueuePolicy
 from agents.roster import RosterAgent
 from agents.state import AgentRecord, AgentState
-from hotline.agent_desk import AgentDesk
-from hotline.ami_events import DialBegin, DialEnd
+from calls.records import CallEvent, CallRecord
+from hotline.asterisk.ami_events import DialBegin, DialEnd
 from hotline.config import ConfigHolder, HotlineConfig
-from hotline.records import CallEvent, CallRecord
-from hotline.router_service import RouterService
+from hotline.live.agent_service import AgentService
+from hotline.routing.router import RouterService
 from hotline.sessions.call import CallSession, SessionDeps
 from hotline.sessions.registry import CallRegistry
 from hotline.settings import PROJECT_ROOT
@@ -87,7 +87,7 @@ class Rig:
         flows = load_flows(PROJECT_ROOT / "ivr" / "flows")
         numbers = load_number_policy(PROJECT_ROOT / "outbound" / "citizen_numbers.yaml")
         self.config = ConfigHolder(HotlineConfig(roster, QUEUES, flows, numbers))
-        self.agents = AgentDesk(self.live, self.clock)
+        self.agents = AgentService(self.live, self.clock)
         self.hung_up: list[str] = []
         self.placed: list[tuple[str, str]] = []
         self.registry = CallRegistry(self.clock, self.tasks, hang_up=self._hang_up,

@@ -8,10 +8,22 @@ from typing import Awaitable, Callable, Sequence
 
 import pytest
 
-from hotline.agi_protocol import AgiProtocolError, AgiResult
-from hotline.agi_server import AgiChannel, ChannelGone
-from tests.contract.fake_agi import (DEAD, HUNG_UP, OK, SOCKET_CLOSED, FakeAgiChannel, Reply, ScriptError, Step,
-                                     dead_reply, pressed, reply_lines, variable)
+from hotline.asterisk.agi_protocol import AgiProtocolError, AgiResult
+from hotline.asterisk.agi_server import AgiChannel, ChannelGone
+from tests.contract.fake_agi import (
+    DEAD,
+    HUNG_UP,
+    OK,
+    SOCKET_CLOSED,
+    FakeAgiChannel,
+    Reply,
+    ScriptError,
+    Step,
+    dead_reply,
+    pressed,
+    reply_lines,
+    variable,
+)
 
 Outcome = tuple[str, object, bool]
 STREAM = ("STREAM FILE", "/prompts/zh/welcome", "0123456789*#")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from agents.state import AgentRecord, AgentState
-from hotline.agent_desk import AgentDesk
-from hotline.live_state import QueuedCall
+from calls.model import QueuedCall
+from hotline.live.agent_service import AgentService
 from tests.contract.conftest import ManualClock
 from tests.contract.fake_live import InMemoryLiveState, Published
 
@@ -76,7 +76,7 @@ async def test_the_adapters_requeue_race_is_kept() -> None:
 async def test_the_agent_desk_runs_on_it() -> None:
     """Log-in-and-pause is one update: the router can never claim the agent in between."""
     live = InMemoryLiveState()
-    desk = AgentDesk(live, lambda: NOW)  # type: ignore[arg-type]  # typed LiveState until ports land
+    desk = AgentService(live, lambda: NOW)  # type: ignore[arg-type]  # typed LiveState until ports land
     await live.enqueue(QueuedCall("c1", "ctl-a", "main", NOW - 1))
     record = await desk.log_in("1001", paused="training")
     assert record == AgentRecord("1001", AgentState.PAUSED, NOW, pause_reason="training")

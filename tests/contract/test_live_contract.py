@@ -20,9 +20,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from redis.asyncio import Redis
 
-from agents.state import AgentRecord, AgentState, Answer, IllegalTransition, Ring, apply, is_available
-from hotline.live_keys import LiveKeys
-from hotline.live_state import LiveState, QueuedCall, parse_assignment
+from agents.state import (
+    AgentRecord,
+    AgentState,
+    Answer,
+    IllegalTransition,
+    Ring,
+    apply,
+    is_available,
+)
+from calls.model import QueuedCall
+from hotline.live.keys import LiveKeys
+from hotline.live.redis_state import LiveState, parse_assignment
 from tests.contract.conftest import Backend, RedisBackend
 from tests.contract.fake_live import InMemoryLiveState
 from tests.contract.live_port import LiveStore

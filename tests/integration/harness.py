@@ -18,12 +18,13 @@ import redis
 import yaml
 
 from agents.state import AgentRecord, AgentState
-from hotline import asterisk_process, services
-from hotline.live_keys import LiveKeys
-from hotline.cli import prepare
+from hotline.asterisk import process as asterisk_process
+from hotline.live.keys import LiveKeys
+from hotline.ops import daemons as services
+from hotline.ops.cli import prepare
+from hotline.ops.sipp import SippPeer, start_agent, start_caller
 from hotline.settings import PROJECT_ROOT, Settings, from_env
-from hotline.sipp import SippPeer, start_agent, start_caller
-from hotline.store import CallStore, make_engine
+from hotline.store.calls import CallStore, make_engine
 
 AGENTS = [
     {"id": "2001", "name": "Pension Specialist", "languages": ["zh"], "skills": {"social_insurance": 5}},
@@ -169,7 +170,7 @@ class Hotline:
         return peer
 
     def desk(self, action: str, agent_id: str, *args: Any) -> Any:
-        """Run an AgentDesk action against live state, as the agent desk/CLI would."""
+        """Run an AgentService action against live state, as the agent desk/CLI would."""
         return asyncio.run(_desk_action(self.settings, action, agent_id, *args))
 
     def agent_state(self, agent_id: str) -> dict[str, str]:
@@ -237,12 +238,12 @@ class Hotline:
 async def _desk_action(settings: Settings, action: str, agent_id: str, *args: Any) -> Any:
     from redis.asyncio import Redis
 
-    from hotline.agent_desk import AgentDesk
-    from hotline.live_state import LiveState
+    from hotline.live.agent_service import AgentService
+    from hotline.live.redis_state import LiveState
 
     client = Redis.from_url(settings.redis_url, decode_responses=True)
     try:
-        desk = AgentDesk(LiveState(client, LiveKeys.for_instance(settings.instance)), time.time)
+        desk = AgentService(LiveState(client, LiveKeys.for_instance(settings.instance)), time.time)
         return await getattr(desk, action)(agent_id, *args)
     finally:
         await client.aclose()

@@ -97,7 +97,7 @@ def test_province_line_has_its_own_number_and_queue(fresh: Hotline) -> None:
 def test_repeat_caller_is_recognised_and_served_first(fresh: Hotline) -> None:
     import time as _time
 
-    from hotline.records import CallRecord
+    from calls.records import CallRecord
 
     for n in range(3):
         fresh.store.save(CallRecord(call_id=f"earlier-{n}-{_time.time()}", caller="13900000010", dnis="12345",

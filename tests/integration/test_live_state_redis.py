@@ -1,4 +1,4 @@
-"""hotline.live_state against the real Redis server (no Asterisk needed, so not marked).
+"""hotline.live.redis_state against the real Redis server (no Asterisk needed, so not marked).
 
 Every test works under its own key prefix ``hl:unittest-live-<random>:`` and deletes its
 keys afterwards.
@@ -17,8 +17,9 @@ import redis as sync_redis
 from redis.asyncio import Redis
 
 from agents.state import AgentRecord, AgentState
-from hotline.live_keys import LiveKeys
-from hotline.live_state import LiveState, QueuedCall
+from calls.model import QueuedCall
+from hotline.live.keys import LiveKeys
+from hotline.live.redis_state import LiveState
 
 URL = "redis://127.0.0.1:6379/0"
 S = AgentState
@@ -288,9 +289,9 @@ async def test_flags(live: LiveState) -> None:
 
 async def test_log_in_paused_is_never_claimable(live: LiveState) -> None:
     """Log-in and pause are one atomic update: no window in which the router could ring."""
-    from hotline.agent_desk import AgentDesk
+    from hotline.live.agent_service import AgentService
 
-    desk = AgentDesk(live, lambda: NOW)
+    desk = AgentService(live, lambda: NOW)
     await live.enqueue(QueuedCall("c1", "me", "main", NOW - 1))
     record = await desk.log_in("1001", paused="training")
     assert (record.state, record.pause_reason) == (S.PAUSED, "training")

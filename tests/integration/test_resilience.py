@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from hotline import asterisk_process
+from hotline.asterisk import process as asterisk_process
 from tests.integration.harness import AGENTS, Hotline
 
 pytestmark = pytest.mark.asterisk
@@ -47,7 +47,7 @@ def test_controller_on_postgresql_stores_the_call_there(fresh: Hotline) -> None:
 
     import psycopg
 
-    from hotline.store import CallStore, make_engine
+    from hotline.store.calls import CallStore, make_engine
 
     name = f"hl_itest_{uuid.uuid4().hex[:8]}"
     with psycopg.connect("postgresql://postgres@127.0.0.1/test", autocommit=True) as admin:

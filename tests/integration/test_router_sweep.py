@@ -10,11 +10,12 @@ from redis.asyncio import Redis
 
 from agents.roster import load_roster
 from agents.state import AgentRecord, AgentState
-from hotline.agent_desk import AgentDesk
+from calls.model import QueuedCall
 from hotline.config import ConfigHolder, HotlineConfig
-from hotline.live_keys import LiveKeys
-from hotline.live_state import LiveState, QueuedCall
-from hotline.router_service import STUCK_AFTER, RouterService
+from hotline.live.agent_service import AgentService
+from hotline.live.keys import LiveKeys
+from hotline.live.redis_state import LiveState
+from hotline.routing.router import STUCK_AFTER, RouterService
 from hotline.settings import PROJECT_ROOT
 from hotline.tasks import TaskOwner
 from queues.config import load_queues
@@ -41,7 +42,7 @@ async def router() -> AsyncIterator[RouterService]:
                                         None))  # type: ignore[arg-type]
     await live.heartbeat("me", 5000)
     try:
-        yield RouterService("me", clock, live, config, AgentDesk(live, clock), TaskOwner("test"), Delivered())
+        yield RouterService("me", clock, live, config, AgentService(live, clock), TaskOwner("test"), Delivered())
     finally:
         keys = [k async for k in client.scan_iter(match=f"{prefix}*")]
         if keys:

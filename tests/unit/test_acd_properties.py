@@ -13,7 +13,19 @@ from collections.abc import Iterable
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from acd import Agent, Assignment, Call, QueuePolicy, RelaxStep, Snapshot, Tuning, order_calls, queue_key, relax_step, route
+from acd import (
+    Agent,
+    Assignment,
+    Call,
+    QueuePolicy,
+    RelaxStep,
+    Snapshot,
+    Tuning,
+    order_calls,
+    queue_key,
+    relax_step,
+    route,
+)
 
 NOW = 100.0
 LANGUAGES = ("zh", "en", "ko")

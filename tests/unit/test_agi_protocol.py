@@ -1,9 +1,16 @@
-"""hotline.agi_protocol: FastAGI headers and result lines in, typed values out (no I/O)."""
+"""hotline.asterisk.agi_protocol: FastAGI headers and result lines in, typed values out (no I/O)."""
 from __future__ import annotations
 
 import pytest
 
-from hotline.agi_protocol import AgiProtocolError, AgiResult, build, parse_headers, parse_result, quote
+from hotline.asterisk.agi_protocol import (
+    AgiProtocolError,
+    AgiResult,
+    build,
+    parse_headers,
+    parse_result,
+    quote,
+)
 
 # What Asterisk 22 writes at the start of a FastAGI connection (note the empty accountcode:
 # Asterisk still writes "agi_accountcode: " with the trailing space).

@@ -1,4 +1,4 @@
-"""Property-based: hotline.agi_protocol takes any bytes a peer may send without a stray
+"""Property-based: hotline.asterisk.agi_protocol takes any bytes a peer may send without a stray
 exception (only AgiProtocolError), and reads well-formed FastAGI lines back exactly."""
 
 from __future__ import annotations
@@ -6,7 +6,14 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hotline.agi_protocol import AgiProtocolError, AgiResult, build, parse_headers, parse_result, quote
+from hotline.asterisk.agi_protocol import (
+    AgiProtocolError,
+    AgiResult,
+    build,
+    parse_headers,
+    parse_result,
+    quote,
+)
 
 AGI = settings(max_examples=200, deadline=None)
 

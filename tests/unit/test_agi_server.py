@@ -1,4 +1,4 @@
-"""hotline.agi_server over real TCP: the test plays Asterisk with asyncio streams."""
+"""hotline.asterisk.agi_server over real TCP: the test plays Asterisk with asyncio streams."""
 from __future__ import annotations
 
 import asyncio
@@ -9,8 +9,13 @@ from typing import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from hotline.agi_protocol import AgiResult
-from hotline.agi_server import AgiChannel, ChannelGone, FastAgiServer, LogThrottle
+from hotline.asterisk.agi_protocol import AgiResult
+from hotline.asterisk.agi_server import (
+    AgiChannel,
+    ChannelGone,
+    FastAgiServer,
+    LogThrottle,
+)
 
 HEADERS = (
     "agi_network: yes\n"
@@ -347,7 +352,7 @@ async def test_refused_connections_do_not_flood_the_log(server: tuple[FastAgiSer
         assert await asyncio.wait_for(reader.read(), STEP) == b""  # the server closed it: logged
         writer.close()
 
-    with caplog.at_level(logging.DEBUG, logger="hotline.agi_server"):
+    with caplog.at_level(logging.DEBUG, logger="hotline.asterisk.agi_server"):
         for block in (b"GET / HTTP/1.1\r\n\r\n\n\n", b"hello\n\n", b"\xff\n\n", b"x\n\n"):
             await refused(block)
         clock.now += 60

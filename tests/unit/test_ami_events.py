@@ -1,4 +1,4 @@
-"""hotline.ami_events.parse_event on panoramisk messages, and hotline.ami.Backoff."""
+"""hotline.asterisk.ami_events.parse_event on panoramisk messages, and hotline.ami.Backoff."""
 from __future__ import annotations
 
 import logging
@@ -7,9 +7,16 @@ import pytest
 from panoramisk.message import Message
 from panoramisk.utils import EOL, CaseInsensitiveDict
 
-from hotline.ami import Backoff
-from hotline.ami_events import (ChannelListed, DeviceStateChanged, DialBegin, DialEnd, FullyBooted,
-                                Hangup, parse_event)
+from hotline.asterisk.ami import Backoff
+from hotline.asterisk.ami_events import (
+    ChannelListed,
+    DeviceStateChanged,
+    DialBegin,
+    DialEnd,
+    FullyBooted,
+    Hangup,
+    parse_event,
+)
 
 
 def wire(*lines: str) -> Message:
@@ -76,7 +83,7 @@ ORIGINATED_DEST = ("DestChannel: PJSIP/1001-0000000a", "DestChannelState: 0", "D
 ])
 def test_originated_leg_dial_events_parse_without_a_warning(msg: Message, expected: object,
                                                             caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.DEBUG, logger="hotline.ami_events"):
+    with caplog.at_level(logging.DEBUG, logger="hotline.asterisk.ami_events"):
         assert parse_event(msg) == expected
     assert caplog.records == []
 
@@ -96,7 +103,7 @@ def test_originated_leg_dial_events_parse_without_a_warning(msg: Message, expect
 ])
 def test_malformed_events_are_none_and_logged(headers: dict[str, str], missing: str,
                                               caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="hotline.ami_events"):
+    with caplog.at_level(logging.WARNING, logger="hotline.asterisk.ami_events"):
         assert parse_event(Message(headers)) is None
     assert missing in caplog.text
 
@@ -104,7 +111,7 @@ def test_malformed_events_are_none_and_logged(headers: dict[str, str], missing: 
 def test_a_field_sent_twice_is_malformed(caplog: pytest.LogCaptureFixture) -> None:
     """panoramisk turns a repeated header into a list; it is no Uniqueid to match on."""
     msg = wire("Event: Hangup", "Channel: PJSIP/a-1", "Uniqueid: 1.1", "Uniqueid: 1.2")
-    with caplog.at_level(logging.WARNING, logger="hotline.ami_events"):
+    with caplog.at_level(logging.WARNING, logger="hotline.asterisk.ami_events"):
         assert parse_event(msg) is None
     assert "more than once" in caplog.text
 
@@ -146,7 +153,7 @@ def test_the_login_event_classes_cover_every_event_the_controller_uses() -> None
     """Asterisk sends a session only the classes it logged in with; an event added to
     EVENT_NAMES in a class not asked for would never arrive (classes from Asterisk 22's
     manager_event calls)."""
-    from hotline.ami_events import EVENT_CATEGORIES, EVENT_NAMES
+    from hotline.asterisk.ami_events import EVENT_CATEGORIES, EVENT_NAMES
 
     asterisk_class = {"Hangup": "call", "DialBegin": "call", "DialEnd": "call", "DeviceStateChange": "call",
                       "OriginateResponse": "call", "FullyBooted": "system"}

@@ -1,4 +1,4 @@
-"""Property-based: hotline.ami_events.parse_event takes any AMI message without raising
+"""Property-based: hotline.asterisk.ami_events.parse_event takes any AMI message without raising
 (an event it uses, or None), reads well-formed events back exactly, and warns only about
 messages that really lack a field Asterisk always sends."""
 
@@ -13,8 +13,17 @@ from hypothesis import strategies as st
 from panoramisk.message import Message
 from panoramisk.utils import EOL
 
-from hotline.ami_events import (AmiEvent, ChannelListed, DeviceStateChanged, DialBegin, DialEnd, FullyBooted,
-                                Hangup, OriginateResult, parse_event)
+from hotline.asterisk.ami_events import (
+    AmiEvent,
+    ChannelListed,
+    DeviceStateChanged,
+    DialBegin,
+    DialEnd,
+    FullyBooted,
+    Hangup,
+    OriginateResult,
+    parse_event,
+)
 from tests.unit.test_ami_events import wire
 
 AMI = settings(max_examples=200, deadline=None)
@@ -39,8 +48,8 @@ class _Records(logging.Handler):
 
 @contextmanager
 def logged() -> Iterator[list[logging.LogRecord]]:
-    """What hotline.ami_events logs inside the block (caplog is per test, not per example)."""
-    logger, handler = logging.getLogger("hotline.ami_events"), _Records()
+    """What hotline.asterisk.ami_events logs inside the block (caplog is per test, not per example)."""
+    logger, handler = logging.getLogger("hotline.asterisk.ami_events"), _Records()
     logger.addHandler(handler)
     try:
         yield handler.records

@@ -5,7 +5,13 @@ import random
 
 import pytest
 
-from benchmarks.stats import bootstrap_difference, median, nearest_rank_p99, p99, percentile
+from benchmarks.stats import (
+    bootstrap_difference,
+    median,
+    nearest_rank_p99,
+    p99,
+    percentile,
+)
 
 
 def test_percentile_interpolates_between_order_statistics() -> None:

@@ -295,7 +295,7 @@ class TestCallbacks:
 
 class TestVocabulary:
     def test_outcomes_are_the_strings_the_records_use_today(self) -> None:
-        # hotline/call_session.py, callback_session.py, records.py and queue_log.py, by hand:
+        # hotline/sessions/call.py, callback_session.py, records.py and queue_log.py, by hand:
         assert [o.value for o in Outcome] == [
             "in_progress", "answered", "abandoned", "ivr_hangup", "ivr_end",
             "callback_requested", "callback_retry", "callback_failed", "fallback",

@@ -11,9 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from calls.waiting import announcement_attrs
 from hotline.settings import PROJECT_ROOT
-from hotline.waiting_info import announcement_attrs
-from outbound import NumberPolicyError, load_number_policy, parse_number_policy, trunk_dial_target
+from outbound import (
+    NumberPolicyError,
+    load_number_policy,
+    parse_number_policy,
+    trunk_dial_target,
+)
 
 SHIPPED = load_number_policy(PROJECT_ROOT / "outbound" / "citizen_numbers.yaml")
 

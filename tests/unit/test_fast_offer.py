@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 from acd import QueuePolicy, RelaxStep, Snapshot, route
 from agents.roster import RosterAgent
 from agents.state import AgentRecord, AgentState
+from calls.model import QueuedCall
+from calls.snapshot import build_snapshot, to_acd_call
 from hotline.config import ConfigHolder, HotlineConfig
-from hotline.live_state import QueuedCall
-from hotline.router_service import LEASE_FRESH, RouterService
 from hotline.routing.offer_book import OfferBook
-from hotline.snapshot import build_snapshot, to_acd_call
+from hotline.routing.router import LEASE_FRESH, RouterService
 from hotline.tasks import TaskOwner
 
 NOW = 1000.0

@@ -6,7 +6,6 @@ import json
 from types import MappingProxyType
 
 import pytest
-from tests.unit.ivr_fixtures import FIXTURES, H, P, T, drive
 
 from ivr import (
     CallerHungUp,
@@ -26,6 +25,7 @@ from ivr import (
     load_flow,
 )
 from ivr.schema import MenuNode, PlayNode, QueueNode
+from tests.unit.ivr_fixtures import FIXTURES, H, P, T, drive
 
 
 @pytest.fixture(scope="module")

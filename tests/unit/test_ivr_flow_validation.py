@@ -6,9 +6,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from tests.unit.ivr_fixtures import FIXTURES
 
 from ivr import FlowError, Vocabulary, load_flow, load_flows
+from tests.unit.ivr_fixtures import FIXTURES
 
 
 def write(directory: Path, name: str, text: str) -> Path:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from tests.unit.ivr_fixtures import H, P, T, drive
 
 from ivr import (
     CallerHungUp,
@@ -18,6 +17,7 @@ from ivr import (
     flow_for_dnis,
     load_flows,
 )
+from tests.unit.ivr_fixtures import H, P, T, drive
 
 GREETING = ("welcome", "press_9_english", "press_8_japanese", "press_6_other_languages")
 

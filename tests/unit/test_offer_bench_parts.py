@@ -12,12 +12,35 @@ from pathlib import Path
 import pytest
 
 from benchmarks.offer import report
-from benchmarks.offer.ami_tap import agent_leg, event_is, frame_action, is_agent_dial, parse_message, ts
+from benchmarks.offer.ami_tap import (
+    agent_leg,
+    event_is,
+    frame_action,
+    is_agent_dial,
+    parse_message,
+    ts,
+)
 from benchmarks.offer.cel import CEL_CUSTOM_CONF, bench_account, parse_cel, read_cel
-from benchmarks.offer.samples import (AgentView, CallSeen, app_queue_wrap_end, epoch, near_hangups, offer_moment,
-                                      queued_and_offered, stratified_delays, wrapup_samples)
-from benchmarks.offer.sniffer import (InviteSniffer, agi_dial_before, agi_to_invite, bpf_program, invite_near,
-                                      kernel_stamp, parse_frame)
+from benchmarks.offer.samples import (
+    AgentView,
+    CallSeen,
+    app_queue_wrap_end,
+    epoch,
+    near_hangups,
+    offer_moment,
+    queued_and_offered,
+    stratified_delays,
+    wrapup_samples,
+)
+from benchmarks.offer.sniffer import (
+    InviteSniffer,
+    agi_dial_before,
+    agi_to_invite,
+    bpf_program,
+    invite_near,
+    kernel_stamp,
+    parse_frame,
+)
 
 AGENTS = ("2001", "2002", "2003", "2004")
 PORTS = {36001: "2001", 36002: "2002"}

@@ -1,4 +1,4 @@
-"""hotline.queue_log: folding Asterisk 22 queue_log lines of the fallback queue into records."""
+"""calls.queue_log: folding Asterisk 22 queue_log lines of the fallback queue into records."""
 from __future__ import annotations
 
 import logging
@@ -8,11 +8,19 @@ from typing import Any
 import pytest
 from sqlalchemy import String
 
+from calls.queue_log import (
+    FALLBACK_QUEUE,
+    FIELD_WIDTHS,
+    MalformedLine,
+    QueueLogLine,
+    fold,
+    parse_line,
+    read_line,
+)
+from calls.records import CallEvent, CallRecord
 from hotline.sessions.fallback import FallbackReconciler
-from hotline.queue_log import FALLBACK_QUEUE, FIELD_WIDTHS, MalformedLine, QueueLogLine, fold, parse_line, read_line
-from hotline.records import CallEvent, CallRecord
 from hotline.settings import Settings
-from hotline.store import CallStore, RecordWriter, make_engine, migrate
+from hotline.store.calls import CallStore, RecordWriter, make_engine, migrate
 from recordings import recording_path
 from sql.schema import calls
 
@@ -123,7 +131,7 @@ def test_epochs_no_record_can_hold_are_malformed(epoch: str, caplog: pytest.LogC
     line = f"{epoch}|c1|{Q}|NONE|ENTERQUEUE|12345|13800000001|1"
     with pytest.raises(MalformedLine, match="not an epoch"):
         read_line(line)
-    with caplog.at_level(logging.WARNING, logger="hotline.queue_log"):
+    with caplog.at_level(logging.WARNING, logger="calls.queue_log"):
         assert parse_line(line) is None
     assert "queue_log line skipped" in caplog.text and "not an epoch" in caplog.text
 
@@ -166,7 +174,7 @@ def test_fold_skips_the_lines_the_store_could_not_take(caplog: pytest.LogCapture
         f"1700000000|wide-dnis|{Q}|NONE|ENTERQUEUE|{'1' * 33}|13800000009|1",
     ]
     finish = [f"1700000009|{cid}|{Q}|NONE|ABANDON|1|1|9" for cid in ("bad-epoch", "wide-caller", "wide-dnis")]
-    with caplog.at_level(logging.WARNING, logger="hotline.queue_log"):
+    with caplog.at_level(logging.WARNING, logger="calls.queue_log"):
         records = fold(ANSWERED[:2] + bad + ANSWERED[2:] + ABANDONED + finish)
     assert sorted(records) == ["hotline-itest-1700000000.5", "hotline-itest-1700000100.9"]
     assert records["hotline-itest-1700000000.5"].ended_at == 1700000028

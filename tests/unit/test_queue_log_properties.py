@@ -1,4 +1,4 @@
-"""Property-based: hotline.queue_log reads any queue_log text without a stray exception
+"""Property-based: calls.queue_log reads any queue_log text without a stray exception
 (a line, None, or MalformedLine), every record fold makes is one the store can take, junk
 lines never change the records of the calls around them, and well-formed calls fold back
 to the values they were written with."""
@@ -10,8 +10,16 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hotline.queue_log import FALLBACK_QUEUE, FIELD_WIDTHS, MAX_EPOCH, MalformedLine, QueueLogLine, fold, read_line
-from hotline.records import CallRecord, utc
+from calls.queue_log import (
+    FALLBACK_QUEUE,
+    FIELD_WIDTHS,
+    MAX_EPOCH,
+    MalformedLine,
+    QueueLogLine,
+    fold,
+    read_line,
+)
+from calls.records import CallRecord, utc
 from recordings import recording_path
 
 QLOG = settings(max_examples=200, deadline=None)

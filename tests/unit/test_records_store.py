@@ -1,4 +1,4 @@
-"""hotline.records (wait/talk rules) and hotline.store on a real SQLite file and a real
+"""calls.records (wait/talk rules) and hotline.store.calls on a real SQLite file and a real
 PostgreSQL database (a throw-away database per module, dropped afterwards)."""
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import pytest
 from psycopg import sql
 from sqlalchemy import inspect, text
 
-from hotline.records import CallEvent, CallRecord
-from hotline.store import CallStore, RecordWriter, make_engine, migrate
+from calls.records import CallEvent, CallRecord
+from hotline.store.calls import CallStore, RecordWriter, make_engine, migrate
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1/test"
 PG_DOWN = "postgresql://postgres@127.0.0.1:1/none"  # nothing listens on port 1

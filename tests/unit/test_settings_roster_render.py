@@ -260,7 +260,7 @@ def test_manager_account_has_least_privilege_and_static_event_filters(rendered: 
     values = {k: v for k, v in user}
     assert set(values["read"].split(",")) == {"call", "system"}
     assert set(values["write"].split(",")) == {"call", "originate", "reporting"}
-    from hotline.ami_events import EVENT_NAMES
+    from hotline.asterisk.ami_events import EVENT_NAMES
     filters = [k for k, _ in user if k.startswith("eventfilter")]
     assert filters == [f"eventfilter(action(include),name({n}))" for n in EVENT_NAMES]
 
@@ -383,8 +383,8 @@ def test_queues_conf_fallback_members(rendered: dict[str, Path]) -> None:
 
 def test_live_keys_are_the_ones_the_lua_scripts_build() -> None:
     """The Lua scripts get the prefix and build call and agent keys themselves."""
-    from hotline import live_state
-    from hotline.live_keys import AGENT, CALL, LiveKeys
+    from hotline.live import redis_state as live_state
+    from hotline.live.keys import AGENT, CALL, LiveKeys
 
     keys = LiveKeys.for_instance("demo")
     assert keys.agent("1001") == "hl:demo:agent:1001" and keys.call("c1") == "hl:demo:call:c1"

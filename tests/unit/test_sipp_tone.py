@@ -1,9 +1,9 @@
-"""hotline.sipp.ulaw_tone: the audio a speaking test citizen streams must be real G.711 mu-law."""
+"""hotline.ops.sipp.ulaw_tone: the audio a speaking test citizen streams must be real G.711 mu-law."""
 from __future__ import annotations
 
 import math
 
-from hotline.sipp import ulaw_tone
+from hotline.ops.sipp import ulaw_tone
 
 
 def ulaw_to_linear(byte: int) -> int:

@@ -1,11 +1,11 @@
-"""hotline.snapshot.build_snapshot: live state (QueuedCall, AgentRecord) + roster -> acd.Snapshot."""
+"""calls.snapshot.build_snapshot: live state (QueuedCall, AgentRecord) + roster -> acd.Snapshot."""
 from __future__ import annotations
 
 from acd import Agent, Call, QueuePolicy
 from agents.roster import RosterAgent
 from agents.state import AgentRecord, AgentState, Hangup, LogIn, apply
-from hotline.live_state import QueuedCall
-from hotline.snapshot import build_snapshot
+from calls.model import QueuedCall
+from calls.snapshot import build_snapshot
 
 NOW = 10_000.0
 ROSTER = {
@@ -128,8 +128,8 @@ def test_a_callback_retry_round_trips_with_its_tries_and_due_time() -> None:
 def test_router_wakes_at_the_next_wrap_up_end_or_relaxation_step() -> None:
     from acd import QueuePolicy, RelaxStep
     from agents.state import AgentRecord, AgentState
-    from hotline.live_state import QueuedCall
-    from hotline.router_service import next_due
+    from calls.due import next_due
+    from calls.model import QueuedCall
 
     queues = {"main": QueuePolicy("main", relaxation=(RelaxStep(0, 3), RelaxStep(5, 1), RelaxStep(10, 0)))}
     calls = [QueuedCall("c", "me", "main", arrived_at=100.0)]

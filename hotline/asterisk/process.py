@@ -16,8 +16,8 @@ from typing import Iterable
 
 from agents.roster import RosterAgent
 from asterisk_conf.render import render_all, write_config
+from hotline.ops.daemons import process_alive, start_daemon, stop_daemon
 from hotline.settings import Settings
-from hotline.services import process_alive, start_daemon, stop_daemon
 
 log = logging.getLogger(__name__)
 

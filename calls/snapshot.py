@@ -10,7 +10,7 @@ from typing import Iterable, Mapping
 from acd import Agent, Call, QueuePolicy, Snapshot
 from agents.roster import RosterAgent
 from agents.state import AgentRecord, is_available
-from hotline.live_state import QueuedCall
+from calls.model import QueuedCall
 
 
 def build_snapshot(calls: Iterable[QueuedCall], records: Iterable[AgentRecord],

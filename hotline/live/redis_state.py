@@ -12,14 +12,15 @@ import asyncio
 import json
 import logging
 import random
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, Callable
 
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
 from agents.state import AgentRecord
-from hotline.live_keys import LiveKeys
+from calls.model import QueuedCall
+from hotline.live.keys import LiveKeys
 
 log = logging.getLogger(__name__)
 
@@ -102,53 +103,8 @@ return 0
 """
 
 
-@dataclass(frozen=True)
-class QueuedCall:
-    """A call in the shared queue, as stored in Redis."""
-
-    call_id: str
-    owner: str
-    queue: str
-    arrived_at: float
-    language: str = "zh"
-    skills: frozenset[str] = frozenset()
-    priority: int = 0
-    excluded: frozenset[str] = frozenset()
-    state: str = "waiting"
-    agent: str = ""
-    caller: str = ""
-    callback: bool = False
-    attempts: int = 0           # callback tries the citizen did not answer
-    not_before: float = 0.0     # a callback retry waits until then
-    extra: dict[str, str] = field(default_factory=dict)
-
-    def to_hash(self) -> dict[str, str]:
-        return {
-            "call_id": self.call_id, "owner": self.owner, "queue": self.queue,
-            "arrived_at": repr(self.arrived_at), "language": self.language,
-            "skills": ",".join(sorted(self.skills)), "priority": str(self.priority),
-            "excluded": ",".join(sorted(self.excluded)), "state": self.state, "agent": self.agent,
-            "caller": self.caller, "callback": "1" if self.callback else "",
-            "attempts": str(self.attempts), "not_before": repr(self.not_before),
-            "extra": json.dumps(self.extra),
-        }
-
-    @classmethod
-    def from_hash(cls, h: dict[str, str]) -> "QueuedCall":
-        split = lambda v: frozenset(x for x in (v or "").split(",") if x)  # noqa: E731
-        return cls(
-            call_id=h["call_id"], owner=h.get("owner", ""), queue=h.get("queue", "main"),
-            arrived_at=float(h.get("arrived_at", "0")), language=h.get("language", "zh"),
-            skills=split(h.get("skills")), priority=int(h.get("priority", "0")),
-            excluded=split(h.get("excluded")), state=h.get("state", "waiting"),
-            agent=h.get("agent", ""), caller=h.get("caller", ""), callback=h.get("callback") == "1",
-            attempts=int(h.get("attempts") or "0"), not_before=float(h.get("not_before") or "0"),
-            extra=json.loads(h.get("extra") or "{}"),
-        )
-
-
 class LiveState:
-    """The live state of one hotline instance in Redis (keys: ``hotline.live_keys``)."""
+    """The live state of one hotline instance in Redis (keys: ``hotline.live.keys``)."""
 
     def __init__(self, redis: Redis, keys: LiveKeys) -> None:
         self.redis = redis

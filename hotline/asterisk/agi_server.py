@@ -3,7 +3,7 @@
 panoramisk 1.4's handler loops forever when a peer closes before the blank line that ends
 the headers, and reads ``HANGUP`` notices as command results. This subclass keeps its
 ``add_route`` API but reads the headers with a size and time limit and hands each route an
-``AgiChannel`` whose commands are parsed by hotline.agi_protocol.
+``AgiChannel`` whose commands are parsed by hotline.asterisk.agi_protocol.
 """
 from __future__ import annotations
 
@@ -14,8 +14,15 @@ from typing import Awaitable, Callable
 
 from panoramisk.fast_agi import Application
 
-from hotline.agi_protocol import (HANGUP_NOTICE, MAX_HEADER_BYTES, AgiProtocolError, AgiResult,
-                                  build, parse_headers, parse_result)
+from hotline.asterisk.agi_protocol import (
+    HANGUP_NOTICE,
+    MAX_HEADER_BYTES,
+    AgiProtocolError,
+    AgiResult,
+    build,
+    parse_headers,
+    parse_result,
+)
 
 log = logging.getLogger(__name__)
 

@@ -11,14 +11,28 @@ from typing import Callable, Iterable
 
 from acd import QueuePolicy
 from agents.roster import RosterAgent
-from agents.state import (AgentRecord, AgentState, Answer, Cancel, Event, Hangup, IllegalTransition,
-                          LogIn, LogOut, Miss, Pause, Ring, Unpause, apply)
-from hotline.live_state import LiveState
+from agents.state import (
+    AgentRecord,
+    AgentState,
+    Answer,
+    Cancel,
+    Event,
+    Hangup,
+    IllegalTransition,
+    LogIn,
+    LogOut,
+    Miss,
+    Pause,
+    Ring,
+    Unpause,
+    apply,
+)
+from hotline.live.redis_state import LiveState
 
 log = logging.getLogger(__name__)
 
 
-class AgentDesk:
+class AgentService:
     def __init__(self, live: LiveState, clock: Callable[[], float]) -> None:
         self.live = live
         self.clock = clock

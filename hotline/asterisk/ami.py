@@ -2,7 +2,7 @@
 
 panoramisk 1.4 reconnects at a fixed interval and fires event handlers as tasks nobody
 keeps. Here reconnect delays grow (0.5 s doubling to 10 s, reset on success), every event
-is turned into a typed value (hotline.ami_events) and handed to one synchronous callback,
+is turned into a typed value (hotline.asterisk.ami_events) and handed to one synchronous callback,
 and each (re)login triggers ``on_login`` (the controller resyncs channel state there).
 Actions carry a timeout, so a request sent while Asterisk is away fails instead of hanging.
 """
@@ -14,7 +14,12 @@ from typing import Any, Awaitable, Callable
 
 from panoramisk import Manager
 
-from hotline.ami_events import EVENT_CATEGORIES, AmiEvent, ChannelListed, parse_event
+from hotline.asterisk.ami_events import (
+    EVENT_CATEGORIES,
+    AmiEvent,
+    ChannelListed,
+    parse_event,
+)
 from hotline.settings import Settings
 from hotline.tasks import TaskOwner
 

@@ -1,6 +1,6 @@
 """Real SIP peers for the demo, the tests and the benchmarks, played by SIPp.
 
-Scenarios are rendered from the templates in hotline/sipp_scenarios (SIPp's pcap DTMF and
+Scenarios are rendered from the templates in hotline/ops/sipp_scenarios (SIPp's pcap DTMF and
 pauses take no per-call fields, so each digit sequence gets its own file). Every SIPp runs
 in its own temporary folder because it writes its error logs into the working directory.
 """

@@ -19,11 +19,11 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
-from hotline.records import CallEvent, CallRecord, utc
+from calls.records import CallEvent, CallRecord, utc
 from sql.schema import call_events, calls
 
 log = logging.getLogger(__name__)
-MIGRATIONS = Path(__file__).resolve().parent.parent / "sql" / "migrations"
+MIGRATIONS = Path(__file__).resolve().parents[2] / "sql" / "migrations"
 
 
 def make_engine(url: str) -> Engine:

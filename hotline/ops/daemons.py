@@ -105,7 +105,7 @@ def wait_leader(settings: Settings, timeout: float) -> bool:
     routes calls); False after ``timeout`` seconds."""
     import redis
 
-    from hotline.live_keys import LiveKeys
+    from hotline.live.keys import LiveKeys
 
     client = redis.Redis.from_url(settings.redis_url or DEFAULT_REDIS_URL, socket_timeout=1)
     deadline = time.monotonic() + timeout
@@ -195,7 +195,7 @@ def stop_daemon(settings: Settings, name: str, timeout: float = 10.0) -> bool:
 
 
 def controller_argv() -> list[str]:
-    return [sys.executable, "-m", "hotline.cli", "controller"]
+    return [sys.executable, "-m", "hotline.ops.cli", "controller"]
 
 
 def settings_env(settings: Settings) -> dict[str, str]:

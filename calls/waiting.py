@@ -10,8 +10,8 @@ import math
 from typing import Iterable, Mapping
 
 from acd import DEFAULT_TUNING, QueuePolicy, queue_key
-from hotline.live_state import QueuedCall
-from hotline.snapshot import to_acd_call
+from calls.model import QueuedCall
+from calls.snapshot import to_acd_call
 
 MAX_SPOKEN_POSITION = 9
 MAX_SPOKEN_MINUTES = 5

@@ -23,8 +23,9 @@ import sys
 import time
 from typing import Any, Callable
 
-from hotline import asterisk_process, services
-from hotline.live_keys import LiveKeys
+from hotline.asterisk import process as asterisk_process
+from hotline.live.keys import LiveKeys
+from hotline.ops import daemons as services
 from hotline.settings import Settings, from_env
 
 log = logging.getLogger("hotline")
@@ -144,7 +145,7 @@ def _up_controller(settings: Settings, started: list[Callable[[], object]]) -> N
 def _up_demo_phones(settings: Settings, roster: Any, started: list[Callable[[], object]]) -> list[str]:
     """One SIPp phone per roster agent whose fixed contact is on this machine (a running one
     is kept); a phone that exits at once (its port taken, say) fails ``up``."""
-    from hotline.sipp import agent_scenario, phone_args, sipp_binary
+    from hotline.ops.sipp import agent_scenario, phone_args, sipp_binary
 
     scenario_dir = settings.var_dir / "demo-agents"
     scenario_dir.mkdir(parents=True, exist_ok=True)
@@ -211,8 +212,8 @@ def cmd_controller(args: argparse.Namespace) -> int:
 
 
 def cmd_call(args: argparse.Namespace) -> int:
-    from hotline.sipp import start_caller
-    from hotline.store import CallStore, make_engine
+    from hotline.ops.sipp import start_caller
+    from hotline.store.calls import CallStore, make_engine
 
     settings = _settings()
     caller = args.caller or f"1390000{int(time.time()) % 10000:04d}"
@@ -241,7 +242,7 @@ def cmd_call(args: argparse.Namespace) -> int:
 def cmd_status(_args: argparse.Namespace) -> int:
     import redis
 
-    from hotline.store import CallStore, make_engine
+    from hotline.store.calls import CallStore, make_engine
 
     settings = _settings()
     print("asterisk:  ", "running" if asterisk_process.is_running(settings) else "stopped")
@@ -286,8 +287,8 @@ def cmd_reload(_args: argparse.Namespace) -> int:
 def _live_call(coro_factory: Any) -> Any:
     from redis.asyncio import Redis
 
-    from hotline.agent_desk import AgentDesk
-    from hotline.live_state import LiveState
+    from hotline.live.agent_service import AgentService
+    from hotline.live.redis_state import LiveState
 
     settings = _settings()
 
@@ -295,7 +296,7 @@ def _live_call(coro_factory: Any) -> Any:
         client = Redis.from_url(settings.redis_url or services.DEFAULT_REDIS_URL, decode_responses=True)
         try:
             live = LiveState(client, LiveKeys.for_instance(settings.instance))
-            return await coro_factory(live, AgentDesk(live, time.time))
+            return await coro_factory(live, AgentService(live, time.time))
         finally:
             await client.aclose()
 

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from hotline.records import CallRecord
+from calls.records import CallRecord
 
 log = logging.getLogger(__name__)
 

@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Callable, Mapping
+from typing import Callable
 
 from redis.exceptions import RedisError
 
-from acd import Assignment, QueuePolicy, route
-from agents.state import AgentRecord, AgentState
+from acd import Assignment, route
+from agents.state import AgentRecord
+from calls.due import next_due
+from calls.model import QueuedCall
+from calls.snapshot import build_snapshot
 from hotline.config import ConfigHolder
-from hotline.live_state import QueuedCall
 from hotline.ports import AgentEvents, LiveStore
 from hotline.routing.offer_book import OfferBook
-from hotline.snapshot import build_snapshot
 from hotline.tasks import TaskOwner
 
 log = logging.getLogger(__name__)
@@ -30,22 +31,6 @@ LEASE_FRESH = LEADER_TTL_MS / 4000   # a lease renewed this recently is surely s
 RENEW_EVERY = LEADER_TTL_MS / 5000   # renewed a little before it stops counting as fresh
 SWEEP_EVERY = 5.0       # seconds between sweeps of state left by dead controllers
 STUCK_AFTER = 60.0      # an agent reserved/ringing this long for a vanished call is freed
-
-
-def next_due(calls: list[QueuedCall], records: list[AgentRecord], queues: Mapping[str, QueuePolicy],
-             now: float) -> float | None:
-    """When the routing picture next changes by itself: an agent's wrap-up ends, a waiting
-    call reaches its next relaxation step or a callback retry falls due. The loop wakes
-    exactly then instead of on the next tick, so no call waits for a poll."""
-    due = [r.wrap_until for r in records
-           if r.state is AgentState.WRAP_UP and r.wrap_until is not None and r.wrap_until > now]
-    due.extend(c.not_before for c in calls if c.not_before > now)  # callback retries
-    for call in calls:
-        policy = queues.get(call.queue)
-        if policy is not None:
-            due.extend(call.arrived_at + step.after for step in policy.relaxation
-                       if call.arrived_at + step.after > now)
-    return min(due) if due else None
 
 
 class RouterService:

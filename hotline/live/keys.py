@@ -2,7 +2,7 @@
 
 Each hotline instance has its own prefix (``hl:<instance>:``), so a test instance and a demo
 share one Redis without touching each other. The controller, the CLI and the test harness
-all name keys through ``LiveKeys``; the Lua scripts of ``hotline.live_state`` receive the
+all name keys through ``LiveKeys``; the Lua scripts of ``hotline.live.redis_state`` receive the
 prefix and build ``<prefix>call:<id>`` and ``<prefix>agent:<id>`` themselves, from the same
 ``CALL`` and ``AGENT`` parts (a unit test checks the scripts use them).
 """
