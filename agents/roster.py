@@ -12,7 +12,9 @@ from typing import Any
 
 import yaml
 
-LANGUAGES = frozenset({"zh", "en", "ja", "ko", "ru", "fr", "de"})
+from ivr.schema import LANGUAGES as IVR_LANGUAGES
+
+LANGUAGES = frozenset(IVR_LANGUAGES)  # one list: the languages the IVR greets callers in
 _AGENT_ID = re.compile(r"^[0-9]{3,8}$")
 _FIELDS = frozenset({"id", "name", "languages", "skills", "contact", "login", "queues"})
 _CONTACT = re.compile(r"^sip:[^@\s]+@[^:\s]+(:[0-9]{1,5})?$")

@@ -16,6 +16,7 @@ States::
     available/reserved/ringing/paused -Pause-> paused      (the shell cancels any ring)
     on_call/wrap_up -Pause-> same state, pause pending     (takes effect when wrap-up ends)
     paused -Unpause-> available
+    any state -ForceLogOut-> logged_out                    (an operator's override, with a reason)
 
 Rules beyond the table:
 
@@ -37,6 +38,10 @@ Rules beyond the table:
    so it stays right even if the router claims the agent straight from an
    expired wrap-up); a LogOut during wrap-up gives back the unused part.
    LogIn starts a new shift: ``calls_taken`` and ``busy_seconds`` restart.
+6. No agent can be stuck: ForceLogOut is legal in every state, even ``on_call``
+   (the shell uses it when a controller died mid-call and the operator or the
+   sweep knows the call is gone). It unbinds the agent from any call; the
+   shell logs who forced it and why.
 """
 
 from __future__ import annotations
@@ -131,20 +136,31 @@ class WrapUpDone:
     """Wrap-up time is over (the shell's timer, or ``settle``)."""
 
 
-Event = LogIn | LogOut | Pause | Unpause | Reserve | Ring | Answer | Miss | Cancel | Hangup | WrapUpDone
+@dataclass(frozen=True, slots=True)
+class ForceLogOut:
+    """An operator takes the agent out of whatever state they are in (rule 6)."""
+
+    reason: str
+
+
+Event = LogIn | LogOut | Pause | Unpause | Reserve | Ring | Answer | Miss | Cancel | Hangup | WrapUpDone | ForceLogOut
 
 S = AgentState
 
 # The whole state machine, as data: TRANSITIONS[state][event type] -> new state.
 # Rules 1 and 4 (RONA, pending pause) may turn "available" into "paused".
+_FORCE = {ForceLogOut: S.LOGGED_OUT}  # rule 6: legal in every state
 TRANSITIONS: Mapping[AgentState, Mapping[type, AgentState]] = {
-    S.LOGGED_OUT: {LogIn: S.AVAILABLE},
-    S.AVAILABLE: {Reserve: S.RESERVED, Pause: S.PAUSED, LogOut: S.LOGGED_OUT},
-    S.RESERVED: {Ring: S.RINGING, Miss: S.AVAILABLE, Cancel: S.AVAILABLE, Pause: S.PAUSED, LogOut: S.LOGGED_OUT},
-    S.RINGING: {Answer: S.ON_CALL, Miss: S.AVAILABLE, Cancel: S.AVAILABLE, Pause: S.PAUSED, LogOut: S.LOGGED_OUT},
-    S.ON_CALL: {Hangup: S.WRAP_UP, Pause: S.ON_CALL, Unpause: S.ON_CALL},
-    S.WRAP_UP: {WrapUpDone: S.AVAILABLE, Reserve: S.RESERVED, Pause: S.WRAP_UP, Unpause: S.WRAP_UP, LogOut: S.LOGGED_OUT},
-    S.PAUSED: {Unpause: S.AVAILABLE, Pause: S.PAUSED, LogOut: S.LOGGED_OUT},
+    S.LOGGED_OUT: {LogIn: S.AVAILABLE, **_FORCE},
+    S.AVAILABLE: {Reserve: S.RESERVED, Pause: S.PAUSED, LogOut: S.LOGGED_OUT, **_FORCE},
+    S.RESERVED: {Ring: S.RINGING, Miss: S.AVAILABLE, Cancel: S.AVAILABLE, Pause: S.PAUSED, LogOut: S.LOGGED_OUT,
+                 **_FORCE},
+    S.RINGING: {Answer: S.ON_CALL, Miss: S.AVAILABLE, Cancel: S.AVAILABLE, Pause: S.PAUSED, LogOut: S.LOGGED_OUT,
+                **_FORCE},
+    S.ON_CALL: {Hangup: S.WRAP_UP, Pause: S.ON_CALL, Unpause: S.ON_CALL, **_FORCE},
+    S.WRAP_UP: {WrapUpDone: S.AVAILABLE, Reserve: S.RESERVED, Pause: S.WRAP_UP, Unpause: S.WRAP_UP, LogOut: S.LOGGED_OUT,
+                **_FORCE},
+    S.PAUSED: {Unpause: S.AVAILABLE, Pause: S.PAUSED, LogOut: S.LOGGED_OUT, **_FORCE},
 }
 
 # States in which the agent is bound to a call (call_id is set).
@@ -435,4 +451,5 @@ _EFFECTS: Mapping[type, Effect] = {
     Cancel: _cancel,
     Hangup: _hangup,
     WrapUpDone: _wrap_up_done,
+    ForceLogOut: _log_out,
 }

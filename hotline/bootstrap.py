@@ -28,6 +28,7 @@ from hotline.live.agent_service import AgentService
 from hotline.live.keys import LiveKeys
 from hotline.live.listener import LiveListener
 from hotline.live.redis_state import LiveState
+from hotline.live.reseed import reseed_agents
 from hotline.ops.daemons import DEFAULT_REDIS_URL
 from hotline.routing.router import RouterService
 from hotline.sessions.call import CallSession, SessionDeps
@@ -71,7 +72,8 @@ class Controller:
         callbacks = CallbackDialer(s, me, clock, live, config, agents, media, writer, ami.originate)
         registry = CallRegistry(clock, tasks, hang_up=ami.hangup, agent_answered=agents.answered,
                                 orphan=callbacks.orphan_assignment)
-        self.router = router = RouterService(me, clock, live, config, agents, tasks, registry.deliver, s.router_tick)
+        self.router = router = RouterService(me, clock, live, config, agents, tasks, registry.deliver, s.router_tick,
+                                             channels=ami.channel_names, redis_back=self._redis_back)
         deps = SessionDeps(me, clock, config, live, offers=router, registry=registry, rings=registry,
                            agents=agents, facts=CallerFacts(live, store, config), media=media, records=writer,
                            tasks=tasks, place_callback=callbacks.place, callbacks_enabled=callbacks.enabled)
@@ -83,7 +85,7 @@ class Controller:
         await agents.log_in_roster(config.current.roster.values())
         await live.heartbeat(me, HEARTBEAT_TTL_MS)
         tasks.spawn(self._heartbeat(), "heartbeat")
-        self.agi = agi = FastAgiServer()
+        self.agi = agi = FastAgiServer(secret=s.agi_secret)
 
         async def call(channel: AgiChannel) -> None:  # routes must be coroutine functions (panoramisk)
             await CallSession(deps, channel).run()
@@ -151,6 +153,14 @@ class Controller:
             return
         self._registry.vanished(alive)
         await self.fallback.reconcile()
+
+    async def _redis_back(self) -> None:
+        """Redis answers again: rebuild the agents it lost, and have every waiting session
+        check its call is still in line (hotline/live/reseed.py)."""
+        await reseed_agents(self.live, self.config.current.roster.values(), self.agents, self.ami.channel_names,
+                            self.clock())
+        self._registry.resync()
+        await self.live.notify_changed()
 
     # -- background -------------------------------------------------------------------------
     async def _heartbeat(self) -> None:

@@ -43,7 +43,7 @@ def load_config(settings: Settings) -> HotlineConfig:
         if unknown:
             raise ValueError(f"agent {seat.agent_id} takes unknown queue(s) {', '.join(unknown)} "
                              f"(agents/roster.yaml; queues are defined in queues/queues.yaml)")
-    flows = ivr.load_flows(base / "ivr" / "flows")
+    flows = ivr.load_flows(base / "ivr" / "flows", vocabulary=vocabulary(roster, queues))
     for flow in flows.values():
         targets = {n.queue for n in flow.nodes.values() if getattr(n, "kind", "") == "queue"}
         for target in targets | {flow.fallback_queue}:
@@ -51,6 +51,17 @@ def load_config(settings: Settings) -> HotlineConfig:
                 raise ValueError(f"IVR flow {flow.name} routes to unknown queue {target!r}")
     numbers = load_number_policy(base / "outbound" / "citizen_numbers.yaml")
     return HotlineConfig(roster, queues, flows, numbers)
+
+
+def vocabulary(roster: Mapping[str, RosterAgent], queues: Mapping[str, QueuePolicy]) -> ivr.Vocabulary:
+    """The names a flow may use, from the files that define them: the queues of
+    queues.yaml, and the skills its lines tag calls with or the roster's agents hold."""
+    skills: set[str] = set()
+    for policy in queues.values():
+        skills |= policy.domains | policy.line_skills
+    for seat in roster.values():
+        skills |= {name for name, _level in seat.skills}
+    return ivr.Vocabulary(skills=frozenset(skills), queues=frozenset(queues))
 
 
 def dialled_numbers(flows: Mapping[str, Any]) -> list[str]:

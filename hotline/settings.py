@@ -9,6 +9,7 @@ Secrets not given in the environment are generated once and kept in ``var/secret
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Mapping
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-_SECRET_KEYS = ("HOTLINE_AMI_SECRET", "HOTLINE_SIP_SECRET", "HOTLINE_WEB_TOKEN")
+_SECRET_KEYS = ("HOTLINE_AMI_SECRET", "HOTLINE_SIP_SECRET", "HOTLINE_WEB_TOKEN", "HOTLINE_AGI_SECRET")
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class Settings:
     ami_secret: str = field(default="", repr=False)
     sip_secret: str = field(default="", repr=False)
     web_token: str = field(default="", repr=False)
+    agi_secret: str = field(default="", repr=False)  # in every FastAGI URL: only our Asterisk opens sessions
     trunk_match: str = "127.0.0.1"
     redis_url: str = ""
     db_url: str = ""
@@ -52,6 +54,10 @@ class Settings:
         """Every controller's FastAGI host:port; the dialplan tries them in turn from a
         random start, so two controllers share the calls and either can take them all."""
         return self.agi_peers or (f"{self.agi_host}:{self.agi_port}",)
+
+    def agi_url(self, endpoint: str) -> str:
+        """The FastAGI URL prefix of one controller, with the secret the server checks."""
+        return f"agi://{endpoint}/{self.agi_secret}"
 
     @property
     def instance_dir_in_root(self) -> str:
@@ -109,8 +115,44 @@ def _read_env_file(path: Path) -> dict[str, str]:
     return {k.strip(): v.strip() for k, v in pairs}
 
 
+class SettingsError(ValueError):
+    """An environment variable has a value the hotline cannot use; the message names it."""
+
+
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.strip().isascii() or not raw.strip().isdigit() or not 1 <= int(raw) <= 65535:
+        raise SettingsError(f"{name}={raw!r}: not a port number (1-65535)")
+    return int(raw)
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < 3600:  # also refuses nan and inf
+        raise SettingsError(f"{name}={raw!r}: not a number of seconds above 0")
+    return value
+
+
+def _host_port(env: Mapping[str, str], name: str) -> str:
+    raw = env.get(name, "").strip()
+    if raw:
+        host, _, port = raw.rpartition(":")
+        if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise SettingsError(f"{name}={raw!r}: expected host:port")
+    return raw
+
+
 def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
-    """Build settings from environment variables (``HOTLINE_*``, ``REDIS_URL``)."""
+    """Build settings from environment variables (``HOTLINE_*``, ``REDIS_URL``); a value
+    that cannot be used raises SettingsError naming the variable."""
     env = dict(os.environ if env is None else env)
     base = Settings()
     var_dir = Path(env.get("HOTLINE_VAR_DIR", base.var_dir))
@@ -119,22 +161,27 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         instance=env.get("HOTLINE_INSTANCE", base.instance),
         var_dir=var_dir,
         asterisk_root=Path(env.get("HOTLINE_ASTERISK_ROOT", base.asterisk_root)),
-        sip_port=int(env.get("HOTLINE_SIP_PORT", base.sip_port)),
-        rtp_start=int(env.get("HOTLINE_RTP_START", base.rtp_start)),
-        rtp_end=int(env.get("HOTLINE_RTP_END", base.rtp_end)),
-        ami_port=int(env.get("HOTLINE_AMI_PORT", base.ami_port)),
-        agi_port=int(env.get("HOTLINE_AGI_PORT", base.agi_port)),
-        http_port=int(env.get("HOTLINE_HTTP_PORT", base.http_port)),
+        sip_port=_port(env, "HOTLINE_SIP_PORT", base.sip_port),
+        rtp_start=_port(env, "HOTLINE_RTP_START", base.rtp_start),
+        rtp_end=_port(env, "HOTLINE_RTP_END", base.rtp_end),
+        ami_port=_port(env, "HOTLINE_AMI_PORT", base.ami_port),
+        agi_port=_port(env, "HOTLINE_AGI_PORT", base.agi_port),
+        http_port=_port(env, "HOTLINE_HTTP_PORT", base.http_port),
         ami_secret=secrets_["HOTLINE_AMI_SECRET"],
         sip_secret=secrets_["HOTLINE_SIP_SECRET"],
         web_token=secrets_["HOTLINE_WEB_TOKEN"],
+        agi_secret=secrets_["HOTLINE_AGI_SECRET"],
         trunk_match=env.get("HOTLINE_TRUNK_MATCH", base.trunk_match),
         redis_url=env.get("REDIS_URL", ""),
         db_url=env.get("HOTLINE_DB_URL", ""),
         config_dir=Path(env.get("HOTLINE_CONFIG_DIR", base.config_dir)),
         agi_peers=tuple(p.strip() for p in env.get("HOTLINE_AGI_PEERS", "").split(",") if p.strip()),
-        outbound_trunk=env.get("HOTLINE_OUTBOUND_TRUNK", ""),
-        router_tick=float(env.get("HOTLINE_ROUTER_TICK", base.router_tick)),
+        outbound_trunk=_host_port(env, "HOTLINE_OUTBOUND_TRUNK"),
+        router_tick=_seconds(env, "HOTLINE_ROUTER_TICK", base.router_tick),
     )
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,30}", str(values["instance"])):
+        raise SettingsError(f"HOTLINE_INSTANCE={values['instance']!r}: use lower-case letters, digits, - and _")
+    if int(values["rtp_start"]) >= int(values["rtp_end"]):  # type: ignore[call-overload]
+        raise SettingsError(f"HOTLINE_RTP_START={values['rtp_start']} must be below HOTLINE_RTP_END={values['rtp_end']}")
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

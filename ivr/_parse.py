@@ -137,7 +137,7 @@ def _language(fields: Fields, key: str, vocabulary: Vocabulary, default: str) ->
 
 def _queue(fields: Fields, key: str, vocabulary: Vocabulary, default: str) -> str:
     value = fields.name(key, required=key == "queue", default=default)
-    if value and value not in vocabulary.queues:
+    if value and vocabulary.queues is not None and value not in vocabulary.queues:
         fields.error(key, f"unknown queue '{value}' (known: {', '.join(sorted(vocabulary.queues))})")
     return value
 
@@ -322,7 +322,7 @@ def _attrs(f: Fields, vocabulary: Vocabulary) -> Mapping[str, str]:
 def _skills(f: Fields, vocabulary: Vocabulary) -> frozenset[str]:
     skills = f.names("skills")
     for skill in skills:
-        if skill not in vocabulary.skills:
+        if vocabulary.skills is not None and skill not in vocabulary.skills:
             f.error("skills", f"unknown skill '{skill}' (known: {', '.join(sorted(vocabulary.skills))})")
     return frozenset(skills)
 

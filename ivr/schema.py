@@ -35,22 +35,6 @@ from ivr.conditions import Condition
 LANGUAGES: tuple[str, ...] = ("zh", "en", "ja", "ko", "ru", "fr", "de")
 """Languages the hotline serves: Mandarin plus the six foreign-language seats."""
 
-DOMAIN_SKILLS: frozenset[str] = frozenset(
-    {
-        "traffic",
-        "social_insurance",
-        "public_security",
-        "utilities",
-        "education",
-        "housing",
-        "business_env",
-    }
-)
-"""Business-domain skills an agent can hold (the top topics of the hotline)."""
-
-QUEUES: frozenset[str] = frozenset({"main", "province", "business"})
-"""ACD queues a flow may end in."""
-
 DEFAULT_MAX_STEPS = 50
 """Instructions a run may issue before it gives up and hands over to a person."""
 
@@ -97,13 +81,16 @@ class FlowError(Exception):
 class Vocabulary:
     """The names a flow may use; load-time checks against it catch typos.
 
-    `agencies` None means "any well-formed agency id" (the directory is
+    The truth about queues and skills is ``queues/queues.yaml`` and the roster, so the
+    controller builds the vocabulary from them (``hotline.config.vocabulary``) and loads
+    the flows with it. ``None`` means "any well-formed name": a flow read on its own (a
+    unit test, a linter) is checked for shape only. `agencies` likewise (the directory is
     owned elsewhere; pass its ids to check transfers against it).
     """
 
     languages: tuple[str, ...] = LANGUAGES
-    skills: frozenset[str] = DOMAIN_SKILLS
-    queues: frozenset[str] = QUEUES
+    skills: frozenset[str] | None = None
+    queues: frozenset[str] | None = None
     agencies: frozenset[str] | None = None
 
 

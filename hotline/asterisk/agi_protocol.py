@@ -94,3 +94,19 @@ def quote(arg: str) -> str:
 def build(command: str, *args: object) -> str:
     """Build one command line, e.g. build("STREAM FILE", "/x/welcome", "0123456789*#")."""
     return " ".join([command, *(quote(str(a)) for a in args)])
+
+
+# How long Asterisk may take to answer each command before the session gives up on the peer
+# (a stalled or fake FastAGI peer must not hold a call, or an agent, for an hour). EXEC runs
+# an application (Dial lasts the whole conversation): no limit; the caller's hang-up and the
+# AMI Hangup event end it instead. Prompts may be long recorded messages.
+COMMAND_TIMEOUTS = {"STREAM FILE": 300.0, "EXEC": None}
+QUICK_COMMAND_TIMEOUT = 15.0  # ANSWER, SET/GET VARIABLE, SET MUSIC, CHANNEL STATUS, HANGUP...
+
+
+def timeout_for(command: str, *args: object) -> float | None:
+    """Seconds to wait for ``command``'s result (None: no limit). WAIT FOR DIGIT waits its
+    own timeout (milliseconds, its first argument) plus a margin."""
+    if command == "WAIT FOR DIGIT" and args and str(args[0]).lstrip("-").isdigit():
+        return max(int(str(args[0])), 0) / 1000.0 + QUICK_COMMAND_TIMEOUT
+    return COMMAND_TIMEOUTS.get(command, QUICK_COMMAND_TIMEOUT)

@@ -8,6 +8,7 @@ the headers, and reads ``HANGUP`` notices as command results. This subclass keep
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import time
 from typing import Awaitable, Callable
@@ -22,6 +23,7 @@ from hotline.asterisk.agi_protocol import (
     build,
     parse_headers,
     parse_result,
+    timeout_for,
 )
 
 log = logging.getLogger(__name__)
@@ -35,11 +37,10 @@ class AgiChannel:
     """One FastAGI connection: send commands, get parsed results, notice hang-ups."""
 
     def __init__(self, headers: dict[str, str], reader: asyncio.StreamReader,
-                 writer: asyncio.StreamWriter, command_timeout: float = 3600.0) -> None:
+                 writer: asyncio.StreamWriter) -> None:
         self.headers = headers
         self._reader = reader
         self._writer = writer
-        self._timeout = command_timeout
         self.hung_up = False
         self._lock = asyncio.Lock()
 
@@ -68,7 +69,7 @@ class AgiChannel:
                 if after_write is not None:
                     after_write()
                 await self._writer.drain()
-                result = await asyncio.wait_for(self._read_result(), self._timeout)
+                result = await asyncio.wait_for(self._read_result(), timeout_for(command, *args))
             except (ConnectionError, asyncio.IncompleteReadError) as exc:
                 raise ChannelGone(f"AGI socket closed during {command}") from exc
         if result.channel_gone:
@@ -135,9 +136,14 @@ class FastAgiServer(Application):
 
     header_timeout = 5.0
 
-    def __init__(self, refusals: LogThrottle | None = None) -> None:
+    def __init__(self, secret: str = "", refusals: LogThrottle | None = None) -> None:
+        """``secret``: the first part of every script path the dialplan requests
+        (``agi://host:port/<secret>/call``); a request without it is refused before any
+        command is sent, so only our Asterisk can open a call session (an empty secret
+        turns the check off, for tests of the protocol alone)."""
         super().__init__(loop=asyncio.get_running_loop())
         self._server: asyncio.AbstractServer | None = None
+        self._secret = secret
         self.refusals = LogThrottle() if refusals is None else refusals
 
     def _refused(self, reason: str, *args: object) -> None:
@@ -179,7 +185,11 @@ class FastAgiServer(Application):
         except AgiProtocolError as exc:
             self._refused("bad FastAGI request: %s", exc)
             return
-        script = headers["agi_network_script"].split("?")[0].strip("/")
+        script = self._authorised(headers["agi_network_script"].split("?")[0].strip("/"))
+        if script is None:
+            self._refused("FastAGI request without this instance's secret (from %s): refused",
+                          writer.get_extra_info("peername"))
+            return
         route = self._route.get(script)
         if route is None:
             log.error("no FastAGI route for %r", script)
@@ -189,6 +199,13 @@ class FastAgiServer(Application):
             await route(channel)
         except ChannelGone as exc:
             log.info("AGI %s on %s ended: %s", script, channel.uniqueid, exc)
+
+    def _authorised(self, path: str) -> str | None:
+        """The script name of a request that carries the secret, else None."""
+        if not self._secret:
+            return path
+        given, _, script = path.partition("/")
+        return script if hmac.compare_digest(given.encode(), self._secret.encode()) else None
 
     async def close(self) -> None:
         if self._server is not None:

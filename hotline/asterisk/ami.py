@@ -131,6 +131,10 @@ class AmiClient:
             raise AmiError(f"AMI {fields.get('Action')} failed: {first.get('Message')}")
         return reply
 
+    async def channel_names(self) -> set[str]:
+        """The names of the channels Asterisk has now (e.g. PJSIP/2001-0000001a)."""
+        return {c.channel for c in await self.channels()}
+
     async def hangup(self, channel: str) -> None:
         """End one channel (cause 16, normal clearing): a ring withdrawn."""
         await self.action({"Action": "Hangup", "Channel": channel, "Cause": "16"})

@@ -17,6 +17,7 @@ from agents.state import (
     Answer,
     Cancel,
     Event,
+    ForceLogOut,
     Hangup,
     IllegalTransition,
     LogIn,
@@ -87,6 +88,16 @@ class AgentService:
     async def log_out(self, agent_id: str) -> AgentRecord | None:
         """End the shift; a phone being rung for a call stops ringing."""
         return await self._leave(agent_id, LogOut())
+
+    async def force_log_out(self, agent_id: str, reason: str) -> AgentRecord | None:
+        """Take the agent out of any state, on_call included (an operator's override when a
+        call is known to be gone); any ring of theirs is withdrawn. Logged with the reason."""
+        before = await self.live.agent(agent_id)
+        record = await self._leave(agent_id, ForceLogOut(reason))
+        if record is not None:
+            log.warning("agent %s forced out of %s (call %s): %s", agent_id,
+                        before.state.value if before else "?", before.call_id if before else "-", reason)
+        return record
 
     async def _leave(self, agent_id: str, event: Event) -> AgentRecord | None:
         before = await self.live.agent(agent_id)

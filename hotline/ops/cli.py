@@ -306,7 +306,8 @@ def _live_call(coro_factory: Any) -> Any:
 def cmd_agent(args: argparse.Namespace) -> int:
     actions = {
         "login": lambda live, desk: desk.log_in(args.id, paused=args.reason or None),
-        "logout": lambda live, desk: desk.log_out(args.id),
+        "logout": lambda live, desk: (desk.force_log_out(args.id, args.reason or "forced by an operator")
+                                      if args.force else desk.log_out(args.id)),
         "pause": lambda live, desk: desk.pause(args.id, args.reason or "break"),
         "unpause": lambda live, desk: desk.unpause(args.id),
     }
@@ -351,7 +352,10 @@ def main(argv: list[str] | None = None) -> int:
     agent = sub.add_parser("agent", help="log in/out, pause/unpause an agent")
     agent.add_argument("action", choices=["login", "logout", "pause", "unpause"])
     agent.add_argument("id", help="agent id from agents/roster.yaml")
-    agent.add_argument("--reason", default="", help="pause reason (login --reason X logs in paused)")
+    agent.add_argument("--reason", default="", help="pause reason (login --reason X logs in paused); "
+                                                    "with logout --force, why (logged)")
+    agent.add_argument("--force", action="store_true",
+                       help="logout from any state, on_call included (a call known to be gone)")
     agent.set_defaults(func=cmd_agent)
     notice = sub.add_parser("notice", help="emergency notice: a name such as flood_warning, or off")
     notice.add_argument("name")

@@ -207,6 +207,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "HOTLINE_AMI_PORT": str(settings.ami_port), "HOTLINE_AGI_PORT": str(settings.agi_port),
         "HOTLINE_HTTP_PORT": str(settings.http_port), "HOTLINE_AMI_SECRET": settings.ami_secret,
         "HOTLINE_SIP_SECRET": settings.sip_secret, "HOTLINE_WEB_TOKEN": settings.web_token,
+        "HOTLINE_AGI_SECRET": settings.agi_secret,
         "REDIS_URL": settings.redis_url, "HOTLINE_DB_URL": settings.db_url,
         "HOTLINE_CONFIG_DIR": str(settings.config_dir),
         "HOTLINE_AGI_PEERS": ",".join(settings.agi_peers),

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Callable
+from typing import Awaitable, Callable
 
 from redis.exceptions import RedisError
 
-from acd import Assignment, route
-from agents.state import AgentRecord
+from acd import Assignment, QueuePolicy, route
+from agents.state import AgentRecord, AgentState
 from calls.due import next_due
 from calls.model import QueuedCall
 from calls.snapshot import build_snapshot
+from hotline.asterisk.channels import agent_of
 from hotline.config import ConfigHolder
 from hotline.ports import AgentEvents, LiveStore
 from hotline.routing.offer_book import OfferBook
@@ -31,6 +32,8 @@ LEASE_FRESH = LEADER_TTL_MS / 4000   # a lease renewed this recently is surely s
 RENEW_EVERY = LEADER_TTL_MS / 5000   # renewed a little before it stops counting as fresh
 SWEEP_EVERY = 5.0       # seconds between sweeps of state left by dead controllers
 STUCK_AFTER = 60.0      # an agent reserved/ringing this long for a vanished call is freed
+GONE_AFTER = 4.0        # an agent bound to a call whose phone has had no channel this long is freed
+BOUND = (AgentState.RESERVED, AgentState.RINGING, AgentState.ON_CALL)
 
 
 class RouterService:
@@ -41,7 +44,8 @@ class RouterService:
 
     def __init__(self, controller_id: str, clock: Callable[[], float], live: LiveStore, config: ConfigHolder,
                  agents: AgentEvents, tasks: TaskOwner, deliver: Callable[[str, str, int], None],
-                 tick: float = TICK) -> None:
+                 tick: float = TICK, channels: Callable[[], Awaitable[set[str]]] | None = None,
+                 redis_back: Callable[[], Awaitable[None]] | None = None) -> None:
         self.controller_id = controller_id
         self.clock = clock
         self.live = live
@@ -50,6 +54,9 @@ class RouterService:
         self.tasks = tasks
         self.deliver = deliver
         self.tick = tick
+        self.channels = channels  # the channel names Asterisk has now (AMI), for the sweep
+        self._no_channel_since: dict[str, float] = {}
+        self.redis_back = redis_back  # rebuilds what an emptied Redis lost, before routing goes on
         self.wake = asyncio.Event()
         self.is_leader = False
         self._last_sweep = 0.0
@@ -89,6 +96,12 @@ class RouterService:
             except Exception:
                 log.exception("routing step failed; retrying on the next tick")
             if self._redis_down:
+                if self.redis_back is not None:
+                    try:
+                        await self.redis_back()
+                    except Exception:
+                        log.exception("rebuilding the live state after Redis came back failed; retrying")
+                        continue
                 log.warning("Redis answers again: routing resumed")
                 self._redis_down = False
 
@@ -210,10 +223,44 @@ class RouterService:
             else:
                 log.info("dropping call %s of dead controller %s", call.call_id, call.owner)
                 await live.remove_call(call.call_id)
-        for record in await live.agents():
+        records = await live.agents()
+        await self._free_agents_without_a_phone_channel(records, now)
+        for record in records:
             if record.state.value in ("reserved", "ringing") and now - record.since > STUCK_AFTER:
                 if record.call_id and await live.call(record.call_id) is not None:
                     continue
                 log.warning("agent %s stuck %s for vanished call %s: freed", record.agent_id,
                             record.state.value, record.call_id)
+                await self.agents.released(record.agent_id)
+
+    async def _free_agents_without_a_phone_channel(self, records: list[AgentRecord], now: float) -> None:
+        """An agent bound to a call (reserved, ringing, on call) whose phone has had no
+        channel in Asterisk for GONE_AFTER seconds is freed: the call is gone (a controller
+        died mid-call, an event was lost), and nothing else would ever end that state. An
+        agent on call goes to wrap-up, a reserved or ringing one back to available. Nothing
+        is decided while Asterisk cannot be asked."""
+        if self.channels is None:
+            return
+        try:
+            phones = {agent_of(name) for name in await self.channels()}
+        except Exception as exc:
+            log.debug("sweep: channels unknown (%s): agents left as they are", exc)
+            return
+        bound = {r.agent_id for r in records if r.state in BOUND}
+        for agent_id in list(self._no_channel_since):
+            if agent_id not in bound or agent_id in phones:
+                del self._no_channel_since[agent_id]
+        for record in records:
+            if record.state not in BOUND or record.agent_id in phones:
+                continue
+            missing_since = self._no_channel_since.setdefault(record.agent_id, now)
+            if now - max(missing_since, record.since) < GONE_AFTER:
+                continue
+            log.warning("agent %s is %s for call %s but their phone has no channel in Asterisk: freed",
+                        record.agent_id, record.state.value, record.call_id)
+            del self._no_channel_since[record.agent_id]
+            if record.state is AgentState.ON_CALL:
+                policy = self.config.current.queues.get(record.queue or "") or QueuePolicy(record.queue or "main")
+                await self.agents.call_ended(record.agent_id, policy, record.since)
+            else:
                 await self.agents.released(record.agent_id)

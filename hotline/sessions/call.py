@@ -120,14 +120,18 @@ class CallSession:
             completed = True
             self._caller_left()
         except Exception:
-            log.exception("call %s: session failed", self.call_id)
             self.event("controller_error")
             # Before an answer the dialplan's fallback queue takes the caller; a call already
             # answered is never handed to it (the citizen would be served twice): it ends here.
             self._feed_queued()
             if self.track.answered_at is not None and self.call.state is CallState.OFFERED:
                 self.step(calls.Answered(self.track.answered_at))
-            completed = not self.step(calls.FellBack(self.now(), "session failed"))
+            completed = self.call.state not in (CallState.IN_IVR, CallState.QUEUED, CallState.OFFERED)
+            if completed:
+                log.exception("call %s: session failed after the answer; the call ends here", self.call_id)
+            else:
+                log.exception("call %s: session failed; the dialplan fallback takes the call", self.call_id)
+                self.step(calls.FellBack(self.now(), "session failed"))
         finally:
             await self._wind_up(completed)
 
@@ -247,20 +251,33 @@ class CallSession:
                 timeout = max(0.0, min(timeout, self._next_announce - self.now()))
             getter = asyncio.ensure_future(self.track.assignment.get())
             hangup = asyncio.ensure_future(self.track.hangup.wait())
-            done, _ = await asyncio.wait({getter, hangup}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-            for f in (getter, hangup):
+            resync = asyncio.ensure_future(self.track.resync.wait())
+            done, _ = await asyncio.wait({getter, hangup, resync}, timeout=timeout,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            for f in (getter, hangup, resync):
                 if f not in done:
                     f.cancel()
             if getter in done:
                 return getter.result()
             if hangup in done:
                 raise ChannelGone("caller hung up while waiting")
-            if self._next_announce is not None and self.now() >= self._next_announce:
+            if self.track.resync.is_set():
+                await self._back_in_line(call)
+            elif self._next_announce is not None and self.now() >= self._next_announce:
                 if await self._announce(call, policy):
                     return None
                 self._next_announce = self.now() + policy.announce_interval
             else:
                 await self.ch.run("CHANNEL STATUS")  # heartbeat: raises ChannelGone if the caller left
+
+    async def _back_in_line(self, call: QueuedCall) -> None:
+        """Redis came back: if it lost this call, put it back, at the place it had (its
+        queue time is its place)."""
+        self.track.resync.clear()
+        if await self.deps.live.call(self.call_id) is None:
+            log.warning("call %s: lost from the shared queue with Redis; queued again at its place", self.call_id)
+            self.event("requeued_after_redis_loss")
+            await self.deps.offers.enqueue(call)
 
     # -- while waiting: position, expected wait, callback offer ---------------------------
     async def _announce(self, call: QueuedCall, policy: Any) -> bool:

@@ -62,7 +62,7 @@ class CallbackDialer:
         channel_id = f"{call_id}-cb{int(self._clock() * 1000) % 100000}"
         self._legs[channel_id] = (call_id, agent_id)
         await self._agents.ringing(agent_id, call_id)
-        agi = f"agi://{self._settings.agi_host}:{self._settings.agi_port}"
+        agi = self._settings.agi_url(f"{self._settings.agi_host}:{self._settings.agi_port}")
         try:
             await self._originate(
                 f"PJSIP/{agent_id}", "hotline-callback", "s", timeout_ms=int(policy.ring_timeout * 1000),

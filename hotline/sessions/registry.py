@@ -32,6 +32,7 @@ class CallTrack:
     assignment: "asyncio.Queue[tuple[str, int]]" = field(default_factory=asyncio.Queue)
     answered_at: float | None = None
     dialing: asyncio.Event = field(default_factory=asyncio.Event)  # the current offer's DialBegin came
+    resync: asyncio.Event = field(default_factory=asyncio.Event)  # Redis came back: is the call still in line?
 
 
 class CallRegistry:
@@ -71,6 +72,12 @@ class CallRegistry:
             self._tasks.spawn(self._orphan(call_id, agent_id), f"orphan-{call_id}")
         else:
             track.assignment.put_nowait((agent_id, relax_step))
+
+    def resync(self) -> None:
+        """Redis came back (maybe empty): every waiting session checks its call is still in
+        line, and puts it back at its place if not."""
+        for track in self.tracks.values():
+            track.resync.set()
 
     def vanished(self, alive: set[str]) -> None:
         """After a resync: every held call whose channel Asterisk no longer has hung up."""

@@ -309,3 +309,28 @@ async def test_a_fast_offer_whose_agent_is_not_free_after_all_withdraws_the_ring
     assert rig.record.outcome == "abandoned"
     assert (await rig.agent("2001")).state is AgentState.PAUSED  # not counted as a miss
     await rig.tasks.close()
+
+
+async def test_a_call_lost_with_redis_is_queued_again_at_its_place() -> None:
+    rig = Rig()
+    await rig.on_shift()  # nobody free: the call waits
+
+    async def redis_comes_back_empty() -> None:
+        await asyncio.sleep(0.01)  # the session is waiting in line by now
+        await rig.live.remove_call(CALL_ID)  # what an emptied Redis looks like to this call
+        rig.registry.resync()
+        for _ in range(20):  # the session puts the call back
+            await asyncio.sleep(0.01)
+            if await rig.live.call(CALL_ID) is not None:
+                break
+        await rig.agents.log_in("2001")
+        await rig.router.step()
+
+    fake = channel([("ANSWER", OK), GREETING, ('SET MUSIC "on" "default"', OK),
+                    rig.answer("2001"), ('GET VARIABLE "DIALSTATUS"', variable("ANSWER")), *SURVEY_PRESS_1, DONE])
+    session = rig.session(fake)
+    await asyncio.gather(session.run(), redis_comes_back_empty())
+    fake.assert_done()
+    assert "requeued_after_redis_loss" in rig.kinds()
+    assert (rig.record.outcome, rig.record.agent_id) == ("answered", "2001")
+    await rig.tasks.close()

@@ -86,7 +86,7 @@ async def through_real(replies: Sequence[Reply], allow_dead: bool) -> tuple[list
             await peer_writer.drain()
 
     peer = asyncio.create_task(asterisk())
-    channel = AgiChannel({"agi_uniqueid": "1.1"}, reader, writer, command_timeout=5)
+    channel = AgiChannel({"agi_uniqueid": "1.1"}, reader, writer)
     done = await two_commands(channel, allow_dead, follow=len(replies) > 1)
     await asyncio.wait_for(peer, 5)
     writer.close()

@@ -131,3 +131,33 @@ def test_menus_change_by_editing_a_file_without_restart(fresh: Hotline) -> None:
         fresh.reload()
     rec = answered_call(fresh, "13900000013", "1", ["2002"])
     assert (rec["language"], rec["agent_id"]) == ("zh", "2002")
+
+
+ALIAS_FLOW = """
+name: alias
+description: a second number that greets, then hands the caller to the main menu (goto)
+dnis: ["12348"]
+language: zh
+fallback_queue: main
+start: hello
+nodes:
+  hello: {type: play, prompts: [alias_hello], next: to_main}
+  to_main: {type: goto, flow: main}
+prompts:
+  alias_hello: {zh: "您好，这里是12348。"}
+"""
+
+
+def test_a_flow_that_hands_over_to_another_flow_with_goto_reaches_a_person(fresh: Hotline) -> None:
+    """Every IVR run gets the other flows (a goto used to send every call to the fallback)."""
+    flow_file = fresh.settings.config_dir / "ivr" / "flows" / "alias.yaml"
+    flow_file.write_text(ALIAS_FLOW)
+    try:
+        fresh.reload()
+        rec = answered_call(fresh, "13900000014", "1", ["2002"], dnis="12348", hold_ms=8000)
+    finally:
+        flow_file.unlink()
+        fresh.reload()
+    assert (rec["source"], rec["dnis"], rec["queue"], rec["agent_id"]) == ("controller", "12348", "main", "2002")
+    nodes = [s.get("node") for s in rec["ivr_path"] if s["kind"] == "node"]
+    assert nodes[0] == "hello" and "greeting" in nodes  # alias's node, then main's menu

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from acd import QueuePolicy, route
 from acd.testing import make_agent, make_call, make_snapshot, pairs
 from agents.state import (
+    ForceLogOut,
     RONA_REASON,
     TRANSITIONS,
     WITH_CALL,
@@ -41,6 +42,7 @@ MAIN = QueuePolicy(name="main", wrapup_seconds=10)
 PROVINCE = QueuePolicy(name="province", priority=2, wrapup_seconds=30)
 ALL_EVENTS: tuple[Event, ...] = (
     LogIn(), LogOut(), Pause("lunch"), Unpause(), Reserve("c1", "main"), Ring(), Answer(), Miss(), Cancel(), Hangup(), WrapUpDone(),
+    ForceLogOut("stuck after a controller crash"),
 )
 
 
@@ -82,8 +84,14 @@ class TestTable:
     def test_illegal_transition_names_agent_and_legal_events(self) -> None:
         with pytest.raises(IllegalTransition) as caught:
             apply(AgentRecord("1001"), Ring(), 0.0)
-        assert str(caught.value) == "agent 1001: Ring is illegal in state logged_out (legal: LogIn)"
+        assert str(caught.value) == "agent 1001: Ring is illegal in state logged_out (legal: ForceLogOut, LogIn)"
         assert (caught.value.agent_id, caught.value.state) == ("1001", S.LOGGED_OUT)
+
+    @pytest.mark.parametrize("state", list(S))
+    def test_an_operator_can_always_force_an_agent_out(self, state: AgentState) -> None:
+        """Rule 6: no state holds an agent for ever, on_call included."""
+        forced = apply(run(REACH[state]), ForceLogOut("controller died mid-call"), LATE)
+        assert (forced.state, forced.call_id, forced.queue, forced.wrap_until) == (S.LOGGED_OUT, None, None, None)
 
     def test_apply_never_mutates_its_input(self) -> None:
         record = run(REACH[S.AVAILABLE])

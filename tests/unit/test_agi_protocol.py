@@ -169,3 +169,15 @@ def test_build(args: tuple[object, ...], line: str) -> None:
     built = build(*args)  # type: ignore[arg-type]
     assert built == line
     assert "\n" not in built and "\r" not in built
+
+
+def test_every_command_but_an_application_has_a_time_limit() -> None:
+    """A stalled (or fake) FastAGI peer must not hold a call or an agent for an hour."""
+    from hotline.asterisk.agi_protocol import QUICK_COMMAND_TIMEOUT, timeout_for
+
+    assert timeout_for("ANSWER") == timeout_for("SET VARIABLE", "X", "1") == QUICK_COMMAND_TIMEOUT
+    assert timeout_for("CHANNEL STATUS") == QUICK_COMMAND_TIMEOUT
+    assert timeout_for("WAIT FOR DIGIT", 8000) == 8.0 + QUICK_COMMAND_TIMEOUT
+    assert timeout_for("WAIT FOR DIGIT", "junk") == QUICK_COMMAND_TIMEOUT
+    assert timeout_for("STREAM FILE", "welcome", "") == 300.0
+    assert timeout_for("EXEC", "Dial", "PJSIP/2001,12") is None  # the conversation itself

@@ -362,3 +362,24 @@ async def test_refused_connections_do_not_flood_the_log(server: tuple[FastAgiSer
     assert warnings[0].startswith("bad FastAGI request: malformed AGI header line")
     assert "no agi_network_script" in warnings[1] and "3 more connection(s) refused" in warnings[1]
     assert sum(r.levelno == logging.DEBUG for r in caplog.records) == 3
+
+
+async def test_a_request_without_the_instances_secret_gets_no_session() -> None:
+    """Any local process can connect to the FastAGI port; only one that knows the secret
+    Asterisk's dialplan carries (agi://host:port/<secret>/call) reaches a route."""
+    srv = FastAgiServer(secret="s3cret", refusals=LogThrottle(interval=0))
+    port = free_port()
+    await srv.start("127.0.0.1", port)
+    route = Route(answer_then_get_x)
+    srv.add_route("call", route.__call__)
+    try:
+        for script in ("call", "wrong/call", "s3cre/call", "s3cretx/call"):
+            reader, writer = await fake_asterisk(port, script)
+            await expect_eof(reader)  # closed without a single command
+            writer.close()
+        assert route.channel is None
+        reader, writer = await fake_asterisk(port, "s3cret/call")
+        await expect(reader, "ANSWER")
+        writer.close()
+    finally:
+        await srv.close()

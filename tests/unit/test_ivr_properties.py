@@ -22,9 +22,11 @@ from ivr import (
     TimedOut,
     load_flows,
 )
-from ivr.schema import QUEUES
+from hotline.settings import PROJECT_ROOT
+from queues import load_queues
 
 FLOWS = load_flows()
+QUEUES = frozenset(load_queues(PROJECT_ROOT / "queues" / "queues.yaml"))
 
 dtmf_like = st.text(alphabet="0123456789*#ABCDabcdxyz ", max_size=40)
 events = st.one_of(

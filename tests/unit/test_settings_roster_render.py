@@ -14,7 +14,7 @@ from agents.roster import RosterAgent, RosterError, load_roster
 from asterisk_conf.render import render_all
 from hotline.settings import PROJECT_ROOT, Settings, from_env, load_secrets
 
-KEYS = ("HOTLINE_AMI_SECRET", "HOTLINE_SIP_SECRET", "HOTLINE_WEB_TOKEN")
+KEYS = ("HOTLINE_AMI_SECRET", "HOTLINE_SIP_SECRET", "HOTLINE_WEB_TOKEN", "HOTLINE_AGI_SECRET")
 
 
 # -- settings: secrets -----------------------------------------------------------------
@@ -28,7 +28,7 @@ def test_secrets_generated_once_and_persisted_0600(tmp_path: Path) -> None:
     first = load_secrets(var, {})
     path = var / "secrets.env"
     assert set(first) == set(KEYS)
-    assert len(set(first.values())) == 3 and all(len(v) >= 20 for v in first.values())
+    assert len(set(first.values())) == len(KEYS) and all(len(v) >= 20 for v in first.values())
     assert mode(path) == 0o600
     assert path.read_text() == "".join(f"{k}={first[k]}\n" for k in sorted(KEYS))
     written = path.stat().st_mtime_ns
@@ -191,7 +191,7 @@ AGENTS = (
 )
 NUMBERS = ["12345", "12319", "12345", "96789"]
 SETTINGS = Settings(ami_port=15038, sip_port=15060, agi_port=14573, ami_secret="ami-s3cret-xyz",
-                    sip_secret="sip-s3cret-xyz", web_token="tok", instance="t1")
+                    sip_secret="sip-s3cret-xyz", web_token="tok", agi_secret="agi-s3cret", instance="t1")
 
 
 @pytest.fixture
@@ -361,9 +361,9 @@ def test_every_dialled_number_enters_the_hotline(rendered: dict[str, Path]) -> N
 
 def test_agi_targets_every_controller(tmp_path: Path) -> None:
     one = dict(dialplan_of(tmp_path, SETTINGS)["globals"])
-    assert one == {"HOTLINE_AGI_0": "agi://127.0.0.1:14573", "HOTLINE_AGI_COUNT": "1", "HL_NEXT": "0"}
+    assert one == {"HOTLINE_AGI_0": "agi://127.0.0.1:14573/agi-s3cret", "HOTLINE_AGI_COUNT": "1", "HL_NEXT": "0"}
     two = dict(dialplan_of(tmp_path, SETTINGS.with_overrides(agi_peers=("10.0.0.1:4573", "10.0.0.2:4573")))["globals"])
-    assert two == {"HOTLINE_AGI_0": "agi://10.0.0.1:4573", "HOTLINE_AGI_1": "agi://10.0.0.2:4573",
+    assert two == {"HOTLINE_AGI_0": "agi://10.0.0.1:4573/agi-s3cret", "HOTLINE_AGI_1": "agi://10.0.0.2:4573/agi-s3cret",
                    "HOTLINE_AGI_COUNT": "2", "HL_NEXT": "0"}
 
 
@@ -391,3 +391,58 @@ def test_live_keys_are_the_ones_the_lua_scripts_build() -> None:
     assert f"rows(KEYS[1], '{CALL}')" in live_state.SNAPSHOT_LUA
     assert f"rows(KEYS[2], '{AGENT}')" in live_state.SNAPSHOT_LUA
     assert "ARGV[1] .. kind .. ':' .. id" in live_state.SNAPSHOT_LUA
+
+
+@pytest.mark.parametrize(("name", "value", "problem"), [
+    ("HOTLINE_SIP_PORT", "50x60", "HOTLINE_SIP_PORT='50x60': not a port number"),
+    ("HOTLINE_AMI_PORT", "70000", "HOTLINE_AMI_PORT='70000': not a port number"),
+    ("HOTLINE_AGI_PORT", "０", "HOTLINE_AGI_PORT='０': not a port number"),
+    ("HOTLINE_ROUTER_TICK", "nan", "HOTLINE_ROUTER_TICK='nan': not a number of seconds"),
+    ("HOTLINE_ROUTER_TICK", "-1", "HOTLINE_ROUTER_TICK='-1'"),
+    ("HOTLINE_OUTBOUND_TRUNK", "carrier", "HOTLINE_OUTBOUND_TRUNK='carrier': expected host:port"),
+    ("HOTLINE_INSTANCE", "../etc", "HOTLINE_INSTANCE='../etc'"),
+    ("HOTLINE_RTP_START", "20000", "HOTLINE_RTP_START=20000 must be below HOTLINE_RTP_END=10999"),
+])
+def test_a_bad_environment_value_is_refused_naming_the_variable(tmp_path: Path, name: str, value: str,
+                                                                 problem: str) -> None:
+    from hotline.settings import SettingsError
+
+    with pytest.raises(SettingsError) as info:
+        from_env({"HOTLINE_VAR_DIR": str(tmp_path), name: value})
+    assert problem in str(info.value)
+
+
+def test_flows_are_checked_against_the_skills_and_queues_of_the_configuration(tmp_path: Path) -> None:
+    """The IVR's vocabulary is built from queues.yaml and the roster, not from literals."""
+    import shutil
+
+    from hotline.config import load_config
+    from hotline.settings import Settings
+    from ivr import FlowError
+
+    for folder in ("queues", "agents", "outbound"):
+        shutil.copytree(PROJECT_ROOT / folder, tmp_path / folder)
+    shutil.copytree(PROJECT_ROOT / "ivr" / "flows", tmp_path / "ivr" / "flows")
+    main = tmp_path / "ivr" / "flows" / "main.yaml"
+    main.write_text(main.read_text().replace("skills: [traffic]", "skills: [trafic]", 1))
+    with pytest.raises(FlowError, match="unknown skill 'trafic'"):
+        load_config(Settings(config_dir=tmp_path))
+    main.write_text(main.read_text().replace("skills: [trafic]", "skills: [night_shift]", 1))
+    with pytest.raises(FlowError, match="unknown skill 'night_shift'"):
+        load_config(Settings(config_dir=tmp_path))
+    roster = tmp_path / "agents" / "roster.yaml"
+    roster.write_text(roster.read_text().replace("skills: {social_insurance: 5, housing: 3}",
+                                                 "skills: {social_insurance: 5, housing: 3, night_shift: 2}"))
+    assert load_config(Settings(config_dir=tmp_path)).flows  # a skill some agent holds is known
+
+
+def test_a_citizen_an_agent_already_answered_is_never_sent_to_the_fallback(tmp_path: Path) -> None:
+    """If the controller dies during or after the talk, Dial still ends with ANSWER on the
+    caller's channel: the dialplan hangs up instead of queueing the citizen a second time."""
+    entry = [v for k, v in dialplan_of(tmp_path, SETTINGS)["hotline-entry"]]
+    guard = entry.index('n,GotoIf($["${DIALSTATUS}" = "ANSWER"]?served)')
+    fallback = next(i for i, line in enumerate(entry) if line.startswith("n,Queue(hotline-fallback"))
+    done = entry.index('n,GotoIf($["${HOTLINE_DONE}" = "1"]?done)')
+    assert done < guard < fallback
+    served = next(i for i, line in enumerate(entry) if line.startswith("n(served),"))
+    assert entry[served + 1] == "n,Hangup()"
