@@ -154,10 +154,15 @@ def test_a_flow_that_hands_over_to_another_flow_with_goto_reaches_a_person(fresh
     flow_file.write_text(ALIAS_FLOW)
     try:
         fresh.reload()
-        rec = answered_call(fresh, "13900000014", "1", ["2002"], dnis="12348", hold_ms=8000)
+        fresh.agent_phone("2002")
+        fresh.desk("log_in", "2002")
+        peer = fresh.call("13900000014", digits="1", dnis="12348", digit_delay_ms=4500, hold_ms=14000)
+        assert peer.wait(timeout=90) == 0, peer.errors() + peer.output()
+        rec = fresh.record("13900000014")
     finally:
         flow_file.unlink()
         fresh.reload()
-    assert (rec["source"], rec["dnis"], rec["queue"], rec["agent_id"]) == ("controller", "12348", "main", "2002")
+    assert (rec["source"], rec["outcome"], rec["dnis"], rec["queue"], rec["agent_id"]) == (
+        "controller", "answered", "12348", "main", "2002"), rec
     nodes = [s.get("node") for s in rec["ivr_path"] if s["kind"] == "node"]
     assert nodes[0] == "hello" and "greeting" in nodes  # alias's node, then main's menu
