@@ -107,3 +107,12 @@ async def test_an_emptied_redis_gets_its_agents_back_from_the_roster_and_asteris
     w.now += GONE_AFTER
     await w.router.sweep(w.now)
     assert await w.state("2001") is AgentState.WRAP_UP
+
+
+async def test_an_operator_forces_an_agent_out_of_a_call_with_a_reason(caplog) -> None:  # type: ignore[no-untyped-def]
+    w = World()
+    await w.put("2001", AgentState.ON_CALL)
+    forced = await w.agents.force_log_out("2001", "call gone after a crash")
+    assert forced is not None and forced.state is AgentState.LOGGED_OUT and forced.call_id is None
+    assert "agent 2001 forced out of on_call (call gone): call gone after a crash" in caplog.text
+    assert any(p.channel == w.live.changed_channel for p in w.live.published)  # routers hear of it

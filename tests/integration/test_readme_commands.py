@@ -155,6 +155,9 @@ def test_agent_commands_change_the_agents_state(demo: Instance) -> None:
     assert "agent 1004: available" in ok(demo.hotline("agent", "unpause", "1004"))
     refused = demo.hotline("agent", "unpause", "1004")  # not paused: refused, with a message
     assert refused.returncode == 1 and "not possible" in refused.stderr, refused.stdout + refused.stderr
+    forced = ok(demo.hotline("agent", "logout", "1004", "--force", "--reason", "call gone after a crash"))
+    assert "agent 1004: logged_out" in forced
+    assert "agent 1004: available" in ok(demo.hotline("agent", "login", "1004"))
 
 
 def test_the_emergency_notice_is_heard_by_new_calls_until_switched_off(demo: Instance) -> None:
