@@ -36,6 +36,7 @@ from hotline.sessions.callback import CallbackDialer
 from hotline.sessions.facts import CallerFacts
 from hotline.sessions.fallback import FallbackReconciler
 from hotline.sessions.media import MediaPaths
+from hotline.sessions.orphans import OrphanCalls
 from hotline.sessions.registry import CallRegistry
 from hotline.settings import Settings
 from hotline.store.calls import CallStore, RecordWriter, make_engine, migrate
@@ -72,8 +73,10 @@ class Controller:
         callbacks = CallbackDialer(s, me, clock, live, config, agents, media, writer, ami.originate)
         registry = CallRegistry(clock, tasks, hang_up=ami.hangup, agent_answered=agents.answered,
                                 orphan=callbacks.orphan_assignment)
+        orphans = OrphanCalls(me, live, writer, ami.channel_ids)
         self.router = router = RouterService(me, clock, live, config, agents, tasks, registry.deliver, s.router_tick,
-                                             channels=ami.channel_names, redis_back=self._redis_back)
+                                             channels=ami.channel_names, redis_back=self._redis_back,
+                                             orphans=orphans.sweep)
         deps = SessionDeps(me, clock, config, live, offers=router, registry=registry, rings=registry,
                            agents=agents, facts=CallerFacts(live, store, config), media=media, records=writer,
                            tasks=tasks, place_callback=callbacks.place, callbacks_enabled=callbacks.enabled)

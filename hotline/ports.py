@@ -18,33 +18,146 @@ if TYPE_CHECKING:  # the asyncio Task in a signature only: no event loop here
     import asyncio
 
 
+# The live state shared by every controller: ``hotline.live.redis_state.LiveState`` on Redis and
+# ``tests.contract.fake_live.InMemoryLiveState`` in memory implement it; tests/contract runs one
+# suite against both. Pub/sub: every write below that says "publishes" sends "1" to
+# ``changed_channel``; nothing else publishes.
 class LiveStore(Protocol):
-    """The live state shared by every controller (``hotline.live.redis_state.LiveState`` on Redis)."""
+    """Agents, waiting calls, the leader lease, heartbeats and flags shared by every controller."""
 
-    async def agent(self, agent_id: str) -> AgentRecord | None: ...
-    async def put_agent(self, record: AgentRecord) -> None: ...
-    async def agents(self) -> list[AgentRecord]: ...
-    async def update_agent(self, agent_id: str, change: Callable[[AgentRecord], AgentRecord]) -> AgentRecord: ...
-    async def enqueue(self, call: QueuedCall) -> None: ...
-    async def requeue(self, call_id: str, excluded_agent: str | None) -> None: ...
-    async def call(self, call_id: str) -> QueuedCall | None: ...
-    async def make_callback(self, call_id: str, owner: str) -> None: ...
-    async def retry_callback(self, call: QueuedCall, attempts: int, not_before: float) -> None: ...
-    async def remove_call(self, call_id: str) -> None: ...
-    async def waiting(self) -> list[QueuedCall]: ...
-    async def routing_input(self) -> tuple[list[QueuedCall], list[AgentRecord]]: ...
-    async def enqueue_and_read(self, call: QueuedCall) -> tuple[list[QueuedCall], list[AgentRecord]]: ...
-    async def enqueue_claimed(self, call: QueuedCall, agent_id: str, now: float) -> bool: ...
-    async def claim(self, call_id: str, agent_id: str, now: float, queue: str = "") -> int: ...
-    async def try_lead(self, controller_id: str, ttl_ms: int) -> bool: ...
-    async def heartbeat(self, controller_id: str, ttl_ms: int) -> None: ...
-    async def alive(self, controller_ids: set[str]) -> set[str]: ...
-    async def adopt(self, call_id: str, owner: str) -> None: ...
-    async def stop_ringing(self, agent_id: str) -> None: ...
-    async def notify_changed(self) -> None: ...
-    async def publish_assignment(self, owner: str, call_id: str, agent_id: str, relax_step: int = 0) -> None: ...
-    async def flags(self) -> dict[str, str]: ...
-    async def set_flag(self, name: str, value: str | None) -> None: ...
+    # -- channels (the controller's listener subscribes to them) ----------------------------
+    @property
+    def changed_channel(self) -> str:
+        """Something in the routing picture changed: routers wake."""
+        ...
+
+    @property
+    def control_channel(self) -> str:
+        """Commands to every controller: ``stop-ring <agent id>``."""
+        ...
+
+    def owner_channel(self, owner: str) -> str:
+        """Assignments for the calls one controller holds (JSON, see ``publish_assignment``)."""
+        ...
+
+    # -- agents ---------------------------------------------------------------------------
+    async def agent(self, agent_id: str) -> AgentRecord | None:
+        """The agent's record, or None when it has none."""
+        ...
+
+    async def put_agent(self, record: AgentRecord) -> None:
+        """Store the record whole (no field of an older record is left)."""
+        ...
+
+    async def agents(self) -> list[AgentRecord]:
+        """Every agent's record, by agent id."""
+        ...
+
+    async def update_agent(self, agent_id: str, change: Callable[[AgentRecord], AgentRecord]) -> AgentRecord:
+        """Store ``change(record)`` atomically and return it. ``change`` may run more than once
+        (retried on contention). Raises KeyError when the agent has no record (nothing is
+        written), whatever ``change`` raises, or RuntimeError after 20 contended attempts."""
+        ...
+
+    # -- calls ----------------------------------------------------------------------------
+    async def enqueue(self, call: QueuedCall) -> None:
+        """Store the call and put it in the waiting set; publishes."""
+        ...
+
+    async def requeue(self, call_id: str, excluded_agent: str | None) -> None:
+        """Back to waiting, keeping its arrival time, with ``excluded_agent`` added to its
+        exclusions; publishes. A call that no longer exists: nothing happens."""
+        ...
+
+    async def call(self, call_id: str) -> QueuedCall | None:
+        """The call in any state (waiting, offered), or None."""
+        ...
+
+    async def make_callback(self, call_id: str, owner: str) -> None:
+        """Mark the call as a callback request placed by ``owner``, keeping its place; publishes."""
+        ...
+
+    async def retry_callback(self, call: QueuedCall, attempts: int, not_before: float) -> None:
+        """Store ``call`` waiting again as a callback (same arrival time, no exclusions) to be
+        tried from ``not_before``; publishes."""
+        ...
+
+    async def remove_call(self, call_id: str) -> None:
+        """Forget the call (no error when it is already gone)."""
+        ...
+
+    async def waiting(self) -> list[QueuedCall]:
+        """The calls in state ``waiting``, by call id."""
+        ...
+
+    async def routing_input(self) -> tuple[list[QueuedCall], list[AgentRecord]]:
+        """Waiting calls and every agent's record, read atomically; order not specified."""
+        ...
+
+    async def enqueue_and_read(self, call: QueuedCall) -> tuple[list[QueuedCall], list[AgentRecord]]:
+        """``enqueue`` (without publishing) then ``routing_input``, atomically."""
+        ...
+
+    async def enqueue_claimed(self, call: QueuedCall, agent_id: str, now: float) -> bool:
+        """Store the call already offered to the agent, atomically. False when the agent was
+        not free at ``now``: the call then waits like any other, and this publishes."""
+        ...
+
+    # -- routing --------------------------------------------------------------------------
+    async def claim(self, call_id: str, agent_id: str, now: float, queue: str = "") -> int:
+        """Offer the call to the agent, atomically: 1 = done (agent reserved, call offered and
+        out of the waiting set); 0 = the agent is not free at ``now`` (checked first, also
+        for an unknown agent); -1 = the call is not waiting. Exclusions and ``not_before``
+        are the router's business, not checked here."""
+        ...
+
+    async def try_lead(self, controller_id: str, ttl_ms: int) -> bool:
+        """Take the router's lease for ``ttl_ms`` when nobody holds it, or renew it when we do.
+        A lease lapses once more than ``ttl_ms`` has passed since it was last taken or renewed."""
+        ...
+
+    # -- controller liveness --------------------------------------------------------------
+    async def heartbeat(self, controller_id: str, ttl_ms: int) -> None:
+        """The controller is alive for ``ttl_ms`` from now."""
+        ...
+
+    async def alive(self, controller_ids: set[str]) -> set[str]:
+        """Those of ``controller_ids`` whose heartbeat has not lapsed."""
+        ...
+
+    async def adopt(self, call_id: str, owner: str) -> None:
+        """The call's owner becomes ``owner`` (a controller took over a dead one's calls)."""
+        ...
+
+    async def stop_ringing(self, agent_id: str) -> None:
+        """Publish ``stop-ring <agent_id>`` on the control channel."""
+        ...
+
+    async def notify_changed(self) -> None:
+        """Publish on the changed channel."""
+        ...
+
+    async def publish_assignment(self, owner: str, call_id: str, agent_id: str, relax_step: int = 0) -> None:
+        """Tell the owner's controller that the router gave the call to the agent."""
+        ...
+
+    # -- flags ----------------------------------------------------------------------------
+    async def flags(self) -> dict[str, str]:
+        """The operator switches that are set."""
+        ...
+
+    async def set_flag(self, name: str, value: str | None) -> None:
+        """Set the switch, or clear it when ``value`` is None or empty."""
+        ...
+
+    async def save_call(self, owner: str, state: dict[str, str]) -> None:
+        """Save a call's state-machine value (``calls.state.to_dict``) with its owner."""
+
+    async def forget_call(self, call_id: str) -> None:
+        """Drop a finished call's saved state."""
+
+    async def held_calls(self) -> list[tuple[str, dict[str, str]]]:
+        """(owner, saved state) of every call held, sorted by call id."""
 
 
 class RecordSink(Protocol):

@@ -131,6 +131,10 @@ class AmiClient:
             raise AmiError(f"AMI {fields.get('Action')} failed: {first.get('Message')}")
         return reply
 
+    async def channel_ids(self) -> set[str]:
+        """The Uniqueids of the channels Asterisk has now (a caller's is the call id)."""
+        return {c.uniqueid for c in await self.channels()}
+
     async def channel_names(self) -> set[str]:
         """The names of the channels Asterisk has now (e.g. PJSIP/2001-0000001a)."""
         return {c.channel for c in await self.channels()}

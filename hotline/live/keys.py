@@ -28,6 +28,16 @@ class LiveKeys:
     def call(self, call_id: str) -> str:
         return f"{self.prefix}{CALL}:{call_id}"
 
+    def call_state(self, call_id: str) -> str:
+        """Hash: the call's state machine value (calls.state.to_dict) and its owner, saved at
+        every step so a surviving controller can finish the call of one that died."""
+        return f"{self.prefix}callstate:{call_id}"
+
+    @property
+    def held(self) -> str:
+        """Set of the ids of the calls whose state is saved (held by some controller)."""
+        return f"{self.prefix}held"
+
     @property
     def agents(self) -> str:
         """Set of the ids of every agent with a record."""

@@ -296,6 +296,31 @@ class LiveState:
         await self.redis.publish(self.owner_channel(owner), json.dumps(message))
 
     # -- flags a supervisor sets at run time (e.g. the IVR's emergency notice) ------------
+    # -- the call's state, saved at every step (issue 13) ------------------------------------
+    async def save_call(self, owner: str, state: dict[str, str]) -> None:
+        """Save a call's state-machine value, with the controller that holds the call."""
+        key = self.keys.call_state(state["call_id"])
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping={**state, "owner": owner})
+            pipe.sadd(self.keys.held, state["call_id"])
+            await pipe.execute()
+
+    async def forget_call(self, call_id: str) -> None:
+        """The call is finished and stored: its saved state goes."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self.keys.call_state(call_id))
+            pipe.srem(self.keys.held, call_id)
+            await pipe.execute()
+
+    async def held_calls(self) -> list[tuple[str, dict[str, str]]]:
+        """(owner, saved state) of every call some controller holds (or held, and died)."""
+        ids = sorted(await self.redis.smembers(self.keys.held))
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for call_id in ids:
+                pipe.hgetall(self.keys.call_state(call_id))
+            rows = await pipe.execute()
+        return [(h.pop("owner", ""), h) for h in rows if h]
+
     async def flags(self) -> dict[str, str]:
         return await self.redis.hgetall(self.keys.flags)
 

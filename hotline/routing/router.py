@@ -45,7 +45,8 @@ class RouterService:
     def __init__(self, controller_id: str, clock: Callable[[], float], live: LiveStore, config: ConfigHolder,
                  agents: AgentEvents, tasks: TaskOwner, deliver: Callable[[str, str, int], None],
                  tick: float = TICK, channels: Callable[[], Awaitable[set[str]]] | None = None,
-                 redis_back: Callable[[], Awaitable[None]] | None = None) -> None:
+                 redis_back: Callable[[], Awaitable[None]] | None = None,
+                 orphans: Callable[[float], Awaitable[int]] | None = None) -> None:
         self.controller_id = controller_id
         self.clock = clock
         self.live = live
@@ -57,6 +58,7 @@ class RouterService:
         self.channels = channels  # the channel names Asterisk has now (AMI), for the sweep
         self._no_channel_since: dict[str, float] = {}
         self.redis_back = redis_back  # rebuilds what an emptied Redis lost, before routing goes on
+        self.orphans = orphans  # finishes the calls of dead controllers (sessions/orphans.py)
         self.wake = asyncio.Event()
         self.is_leader = False
         self._last_sweep = 0.0
@@ -223,6 +225,8 @@ class RouterService:
             else:
                 log.info("dropping call %s of dead controller %s", call.call_id, call.owner)
                 await live.remove_call(call.call_id)
+        if self.orphans is not None:
+            await self.orphans(now)
         records = await live.agents()
         await self._free_agents_without_a_phone_channel(records, now)
         for record in records:

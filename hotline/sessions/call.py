@@ -84,6 +84,9 @@ class CallSession:
         # the record's outcome is the machine's; it never decides an outcome from flags.
         self.call = calls.start(calls.Arrived(self.record.arrived_at, self.call_id, self.record.caller,
                                               self.record.dnis))
+        self.track.on_answer = self._answered_now
+        self._saving: "asyncio.Task[None] | None" = None  # the one task that saves the call's state
+        self._unsaved = False
         self.agent_id = ""
         self.keep_in_queue = False
         self._next_announce: float | None = None
@@ -99,13 +102,38 @@ class CallSession:
 
     def step(self, event: calls.Event) -> bool:
         """Feed the call's state machine; an illegal step (a late or duplicate event) is
-        logged and changes nothing. True when the step was taken."""
+        logged and changes nothing. True when the step was taken. Every step is saved in the
+        live state (in the background, in order), so that if this controller dies a survivor
+        can finish the call (hotline/sessions/orphans.py)."""
         try:
             self.call = calls.apply(self.call, event)
-            return True
         except calls.IllegalTransition as exc:
             log.warning("call %s: %s", self.call_id, exc)
             return False
+        self._save_soon()
+        return True
+
+    def _save_soon(self) -> None:
+        self._unsaved = True
+        if self._saving is None or self._saving.done():
+            self._saving = self.deps.tasks.spawn(self._save(), f"save-{self.call_id}")
+
+    async def _save(self) -> None:
+        """Write the latest value until none is left unsaved (one writer: never out of order)."""
+        while self._unsaved:
+            self._unsaved = False
+            try:
+                await self.deps.live.save_call(self.deps.controller_id, calls.to_dict(self.call))
+            except Exception as exc:
+                log.warning("call %s: state not saved (%s); the call goes on", self.call_id, exc)
+                return
+
+    def _answered_now(self) -> None:
+        """The agent answered (AMI DialEnd): the call is talking from now, as a survivor
+        would need to know if this controller died during the conversation."""
+        self._feed_queued()
+        if self.call.state is CallState.OFFERED and self.track.answered_at is not None:
+            self.step(calls.Answered(self.track.answered_at))
 
     # -- the whole call ---------------------------------------------------------------
     async def run(self) -> None:
@@ -374,7 +402,8 @@ class CallSession:
             await self.ch.run("SET MUSIC", "on", "default")
             return False  # the claim left the call waiting in line: the router offers it again
         if self.track.answered_at is not None:
-            self.step(calls.Answered(self.track.answered_at))
+            if self.call.state is CallState.OFFERED:  # DialEnd's hook did not take the step
+                self.step(calls.Answered(self.track.answered_at))
             self.record = self.record.but(ended_at=self.now())  # the survey, if any, is after the call
             await self.deps.agents.call_ended(agent_id, policy, self.track.answered_at)
             return True
@@ -504,6 +533,20 @@ class CallSession:
         if completed:
             await self._mark_done()
             await self.deps.records.write(self.record, self.events)
+        await self._forget_state(completed)
+
+    async def _forget_state(self, completed: bool) -> None:
+        """The record is written (or the fallback queue has the call, and queue_log stores
+        it): the saved state goes, after any write still under way. A callback request keeps
+        it: the call is still in line."""
+        if self._saving is not None:
+            await asyncio.wait({self._saving}, timeout=2.0)
+        if self.keep_in_queue:
+            return
+        try:
+            await self.deps.live.forget_call(self.call_id)
+        except Exception as exc:
+            log.warning("call %s: saved state not dropped (%s); the sweep will", self.call_id, exc)
 
     async def _mark_done(self) -> None:
         try:

@@ -111,6 +111,7 @@ class CallbackDialer:
         agent_id, now, attempt = call.agent, self._clock(), call.attempts + 1
         await self._agents.answered(agent_id)
         await self._live.remove_call(original_id)  # served from here on: never placed twice
+        await self._live.forget_call(original_id)  # the inbound leg's saved state: the request is served
         record = CallRecord(call_id=ch.uniqueid, caller=call.caller, dnis="callback", arrived_at=now,
                             source="callback", queue=call.queue, language=call.language,
                             skills=",".join(sorted(call.skills)), queued_at=call.arrived_at,

@@ -33,6 +33,7 @@ class CallTrack:
     answered_at: float | None = None
     dialing: asyncio.Event = field(default_factory=asyncio.Event)  # the current offer's DialBegin came
     resync: asyncio.Event = field(default_factory=asyncio.Event)  # Redis came back: is the call still in line?
+    on_answer: Callable[[], None] = lambda: None  # the session's hook: the agent answered (DialEnd ANSWER)
 
 
 class CallRegistry:
@@ -129,4 +130,5 @@ class CallRegistry:
         track = self.tracks.get(event.uniqueid)
         if track is not None and event.status == "ANSWER":
             track.answered_at = self._clock()
+            track.on_answer()
             self._tasks.spawn(self._agent_answered(agent_id), f"answered-{agent_id}")

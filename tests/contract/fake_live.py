@@ -108,6 +108,7 @@ class InMemoryLiveState:
         self._calls: dict[str, Hash] = {}
         self._waiting: set[str] = set()
         self._flags: Hash = {}
+        self._held: dict[str, Hash] = {}  # call id -> saved state and owner
         self._expiring: dict[str, tuple[str, float]] = {}  # name -> (value, deadline)
         self._subscriptions: list[Subscription] = []
 
@@ -318,3 +319,17 @@ class InMemoryLiveState:
             self._flags[name] = value
         else:
             self._flags.pop(name, None)
+
+    # -- the call's saved state ------------------------------------------------------------
+    async def save_call(self, owner: str, state: dict[str, str]) -> None:
+        await _round_trip()
+        self._held[state["call_id"]] = {**state, "owner": owner}
+
+    async def forget_call(self, call_id: str) -> None:
+        await _round_trip()
+        self._held.pop(call_id, None)
+
+    async def held_calls(self) -> list[tuple[str, dict[str, str]]]:
+        await _round_trip()
+        rows = [dict(self._held[c]) for c in sorted(self._held)]
+        return [(h.pop("owner", ""), h) for h in rows]

@@ -334,3 +334,26 @@ async def test_a_call_lost_with_redis_is_queued_again_at_its_place() -> None:
     assert "requeued_after_redis_loss" in rig.kinds()
     assert (rig.record.outcome, rig.record.agent_id) == ("answered", "2001")
     await rig.tasks.close()
+
+
+async def test_every_step_is_saved_for_a_survivor_and_dropped_once_the_record_is_written() -> None:
+    rig = Rig()
+    await rig.on_shift("2001")
+    seen: list[str] = []
+
+    async def talking() -> None:
+        for _ in range(50):  # the save runs in the background, right after the answer
+            await asyncio.sleep(0.001)
+            held = await rig.live.held_calls()
+            if held and held[0][1]["state"] == "talking":
+                break
+        (owner, state), = await rig.live.held_calls()
+        seen.append(f"{owner} {state['state']} {state['answered_by']}")
+
+    fake = channel([("ANSWER", OK), GREETING, rig.answer("2001"),
+                    Step('GET VARIABLE "DIALSTATUS"', variable("ANSWER"), before=talking), *SURVEY_PRESS_1, DONE])
+    await rig.session(fake).run()
+    fake.assert_done()
+    assert seen == ["me talking 2001"]  # what a survivor would have found mid-call
+    assert await rig.live.held_calls() == []  # the record is written: nothing left to recover
+    await rig.tasks.close()

@@ -43,13 +43,18 @@ def test_a_controller_killed_mid_talk_serves_nobody_twice_and_frees_the_agent(fr
     fresh.wait_for(lambda: fresh.agent_state("2001").get("state") in ("wrap_up", "available"), 30,
                    "2001 stuck: " + str(fresh.agent_state("2001")) + fresh.controller_log())
     freed_at = time.monotonic()
+    talked = fresh.record("13700000001", timeout=30)  # written by the restarted controller, from the saved state
+    assert (talked["outcome"], talked["agent_id"], talked["source"]) == ("answered", "2001", "controller"), talked
+    assert talked["attrs"].get("recovered_by"), talked["attrs"]
+    assert 5 <= talked["talk_seconds"] <= 20, talked  # the agent talked 8 s; the end is seen one sweep late at most
     fresh.desk("log_out", "2002")
     after = fresh.call("13700000002", digits="1", hold_ms=3000)
     assert after.wait(timeout=60) == 0, after.errors()
     rec = fresh.record("13700000002")
     assert (rec["source"], rec["outcome"], rec["agent_id"]) == ("controller", "answered", "2001"), rec
     print(f"\nkill -9 mid-talk: controller back {back_at - killed_at:.1f} s after the kill; agent free "
-          f"{freed_at - killed_at:.1f} s after it; INVITEs: first agent {invites(first)}, second {invites(second)}")
+          f"{freed_at - killed_at:.1f} s after it; INVITEs: first agent {invites(first)}, second {invites(second)}; "
+          f"the call's record: recovered, talk {talked['talk_seconds']:.1f} s (8 s talked)")
 
 
 def test_a_process_posing_as_asterisk_gets_no_session(fresh: Hotline) -> None:
@@ -67,3 +72,97 @@ def test_a_process_posing_as_asterisk_gets_no_session(fresh: Hotline) -> None:
     time.sleep(1)
     assert not [r for r in fresh.store.recent(20) if r["caller"] == "13911112222"]
     assert fresh.agent_state("2002")["state"] == "available" and fresh.agent_state("2002")["calls_taken"] == "0"
+
+
+class PrivatePostgres:
+    """A PostgreSQL server of this test's own (Debian's binaries, a throw-away cluster), so
+    it can be stopped and started without touching the machine's."""
+
+    def __init__(self, port: int) -> None:
+        import glob
+        import tempfile
+
+        self.bin = sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1]
+        self.dir = tempfile.mkdtemp(prefix="hl-pg-")
+        self.port = port
+        os.chown(self.dir, *self._ids())
+        self._as_postgres(f"{self.bin}/initdb", "-D", f"{self.dir}/data", "-A", "trust", "-U", "postgres")
+
+    @staticmethod
+    def _ids() -> tuple[int, int]:
+        import pwd
+
+        entry = pwd.getpwnam("postgres")
+        return entry.pw_uid, entry.pw_gid
+
+    def _as_postgres(self, *argv: str) -> None:
+        import subprocess
+
+        subprocess.run(["runuser", "-u", "postgres", "--", *argv], check=True, capture_output=True, timeout=120)
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
+        self._as_postgres(f"{self.bin}/pg_ctl", "-D", f"{self.dir}/data", "-w", "-l", f"{self.dir}/log",
+                          "-o", f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1", "start")
+
+    def stop(self) -> None:
+        self._as_postgres(f"{self.bin}/pg_ctl", "-D", f"{self.dir}/data", "-w", "-m", "fast", "stop")
+
+    def remove(self) -> None:
+        import shutil
+
+        try:
+            self.stop()
+        except Exception:
+            pass
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def test_the_database_down_for_30_s_loses_no_record_and_writes_none_twice(fresh: Hotline) -> None:
+    from tests.integration.harness import BASE
+    from hotline.store.calls import CallStore, make_engine
+
+    pg = PrivatePostgres(BASE + 90)
+    pg.start()
+    fresh.stop_controller()
+    try:
+        fresh.start_controller(db_url=pg.url)
+        for agent in ("2001", "2002"):
+            fresh.agent_phone(agent, hangup_after_ms=1500)
+            fresh.desk("log_in", agent)
+        callers = [f"1370000{n:04d}" for n in range(10)]
+
+        def place(batch: list[str]) -> None:
+            peers = [fresh.call(c, digits="1", hold_ms=6000) for c in batch]
+            assert all(p.wait(timeout=90) == 0 for p in peers), [p.errors() for p in peers]
+
+        place(callers[:2])
+        pg.stop()
+        down_at = time.monotonic()
+        for i in range(2, 8, 2):  # 6 calls while the database is down (about 30 s)
+            place(callers[i:i + 2])
+        while time.monotonic() - down_at < 30:
+            time.sleep(0.5)
+        pg.start()
+        place(callers[8:])
+        store = CallStore(make_engine(pg.url))
+
+        def stored() -> list[dict]:
+            return [r for r in store.recent(100) if r["caller"] in callers]
+
+        rows = fresh.wait_for(lambda: len(stored()) == 10 and stored(), 60,
+                              "records missing after the database came back:\n" + fresh.controller_log())
+        assert sorted(r["caller"] for r in rows) == callers  # each call once
+        assert all(r["outcome"] == "answered" for r in rows), [r["outcome"] for r in rows]
+        spooled = fresh.controller_log(tail=200_000).count("spooled to")
+        store.engine.dispose()
+        print(f"\ndatabase down {time.monotonic() - down_at:.0f} s: 10 calls, 10 records, none twice; "
+              f"{spooled} record(s) went through the spool")
+        assert spooled >= 6
+    finally:
+        fresh.stop_controller()
+        fresh.start_controller()
+        pg.remove()
