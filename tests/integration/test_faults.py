@@ -39,7 +39,8 @@ def test_a_controller_killed_mid_talk_serves_nobody_twice_and_frees_the_agent(fr
     fresh.start_controller()
     back_at = time.monotonic()
     assert caller.wait(timeout=60) == 0, caller.errors()
-    assert invites(first) == 1 and invites(second) == 0, "the citizen was connected to a second agent"
+    rung = (invites(first), invites(second))
+    assert rung == (1, 0), f"the citizen was connected to a second agent: INVITEs {rung}"
     fresh.wait_for(lambda: fresh.agent_state("2001").get("state") in ("wrap_up", "available"), 30,
                    "2001 stuck: " + str(fresh.agent_state("2001")) + fresh.controller_log())
     freed_at = time.monotonic()
@@ -53,7 +54,7 @@ def test_a_controller_killed_mid_talk_serves_nobody_twice_and_frees_the_agent(fr
     rec = fresh.record("13700000002")
     assert (rec["source"], rec["outcome"], rec["agent_id"]) == ("controller", "answered", "2001"), rec
     print(f"\nkill -9 mid-talk: controller back {back_at - killed_at:.1f} s after the kill; agent free "
-          f"{freed_at - killed_at:.1f} s after it; INVITEs: first agent {invites(first)}, second {invites(second)}; "
+          f"{freed_at - killed_at:.1f} s after it; INVITEs for that call: first agent {rung[0]}, second {rung[1]}; "
           f"the call's record: recovered, talk {talked['talk_seconds']:.1f} s (8 s talked)")
 
 
