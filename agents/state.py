@@ -11,6 +11,7 @@ States::
 
     logged_out -LogIn-> available -Reserve-> reserved -Ring-> ringing -Answer-> on_call
     on_call -Hangup-> wrap_up -WrapUpDone-> available      (or paused, if a pause is pending)
+    reserved -Answer-> on_call                              (the answer came before the ring was noted)
     reserved/ringing -Miss-> available, or paused("rona") after N consecutive misses
     reserved/ringing -Cancel-> available                   (caller gone, claim dropped: no miss)
     available/reserved/ringing/paused -Pause-> paused      (the shell cancels any ring)
@@ -153,8 +154,8 @@ _FORCE = {ForceLogOut: S.LOGGED_OUT}  # rule 6: legal in every state
 TRANSITIONS: Mapping[AgentState, Mapping[type, AgentState]] = {
     S.LOGGED_OUT: {LogIn: S.AVAILABLE, **_FORCE},
     S.AVAILABLE: {Reserve: S.RESERVED, Pause: S.PAUSED, LogOut: S.LOGGED_OUT, **_FORCE},
-    S.RESERVED: {Ring: S.RINGING, Miss: S.AVAILABLE, Cancel: S.AVAILABLE, Pause: S.PAUSED, LogOut: S.LOGGED_OUT,
-                 **_FORCE},
+    S.RESERVED: {Ring: S.RINGING, Answer: S.ON_CALL, Miss: S.AVAILABLE, Cancel: S.AVAILABLE, Pause: S.PAUSED,
+                 LogOut: S.LOGGED_OUT, **_FORCE},
     S.RINGING: {Answer: S.ON_CALL, Miss: S.AVAILABLE, Cancel: S.AVAILABLE, Pause: S.PAUSED, LogOut: S.LOGGED_OUT,
                 **_FORCE},
     S.ON_CALL: {Hangup: S.WRAP_UP, Pause: S.ON_CALL, Unpause: S.ON_CALL, **_FORCE},

@@ -34,14 +34,23 @@ log = logging.getLogger(__name__)
 
 
 class AgentService:
+    """Agent events applied to the agents' live records (the pure machine, atomically)."""
+
     def __init__(self, live: LiveState, clock: Callable[[], float]) -> None:
         self.live = live
         self.clock = clock
 
-    async def _apply(self, agent_id: str, event: Event, policy: QueuePolicy | None = None) -> AgentRecord | None:
+    async def _apply(self, agent_id: str, event: Event, policy: QueuePolicy | None = None,
+                     already: AgentState | None = None) -> AgentRecord | None:
+        """Apply ``event`` atomically; a record already in state ``already`` is left as it
+        is (the event arrived after the one that made it moot)."""
         now = self.clock()
+
+        def change(record: AgentRecord) -> AgentRecord:
+            return record if record.state is already else apply(record, event, now, policy)
+
         try:
-            return await self.live.update_agent(agent_id, lambda r: apply(r, event, now, policy))
+            return await self.live.update_agent(agent_id, change)
         except IllegalTransition as exc:
             log.warning("%s", exc)
         except KeyError:
@@ -115,7 +124,8 @@ class AgentService:
         return result
 
     async def ringing(self, agent_id: str, call_id: str) -> None:
-        await self._apply(agent_id, Ring())
+        """The agent's phone rings; if their answer was heard first, they stay on the call."""
+        await self._apply(agent_id, Ring(), already=AgentState.ON_CALL)
 
     async def answered(self, agent_id: str) -> None:
         await self._apply(agent_id, Answer())

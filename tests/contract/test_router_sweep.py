@@ -116,3 +116,11 @@ async def test_an_operator_forces_an_agent_out_of_a_call_with_a_reason(caplog) -
     assert forced is not None and forced.state is AgentState.LOGGED_OUT and forced.call_id is None
     assert "agent 2001 forced out of on_call (call gone): call gone after a crash" in caplog.text
     assert any(p.channel == w.live.changed_channel for p in w.live.published)  # routers hear of it
+
+
+async def test_an_answer_heard_before_the_ring_leaves_the_agent_on_the_call() -> None:
+    w = World()
+    await w.put("2001", AgentState.RESERVED, since_ago=0.1)
+    await w.agents.answered("2001")  # AMI's DialEnd ANSWER, handled first
+    await w.agents.ringing("2001", "gone")  # the session's late "ringing"
+    assert await w.state("2001") is AgentState.ON_CALL

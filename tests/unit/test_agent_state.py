@@ -87,6 +87,12 @@ class TestTable:
         assert str(caught.value) == "agent 1001: Ring is illegal in state logged_out (legal: ForceLogOut, LogIn)"
         assert (caught.value.agent_id, caught.value.state) == ("1001", S.LOGGED_OUT)
 
+    def test_an_answer_heard_before_the_ring_was_noted_still_puts_the_agent_on_the_call(self) -> None:
+        """AMI's DialEnd ANSWER may be handled before the session marks the agent ringing
+        (1-3 % of calls under load): the agent must show on_call, not ringing, while talking."""
+        record = apply(run(REACH[S.RESERVED]), Answer(), 10.0)
+        assert (record.state, record.call_id, record.calls_taken, record.since) == (S.ON_CALL, "c1", 1, 10.0)
+
     @pytest.mark.parametrize("state", list(S))
     def test_an_operator_can_always_force_an_agent_out(self, state: AgentState) -> None:
         """Rule 6: no state holds an agent for ever, on_call included."""
