@@ -92,6 +92,23 @@ reserve(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 return 1
 """
 
+# KEYS: call hash, waiting set. ARGV: call id, agent to exclude ("" for none), changed
+# channel. Back in line at the call's old place, in one step: a call removed meanwhile (its
+# caller hung up) stays removed, and two requeues at once both keep their exclusion.
+REQUEUE_LUA = """
+if redis.call('EXISTS', KEYS[1]) == 0 or not redis.call('HGET', KEYS[1], 'call_id') then return 0 end
+local excluded = redis.call('HGET', KEYS[1], 'excluded') or ''
+if ARGV[2] ~= '' then
+  local seen = false
+  for id in string.gmatch(excluded, '[^,]+') do if id == ARGV[2] then seen = true end end
+  if not seen then excluded = (excluded == '' and ARGV[2]) or (excluded .. ',' .. ARGV[2]) end
+end
+redis.call('HSET', KEYS[1], 'state', 'waiting', 'agent', '', 'excluded', excluded)
+redis.call('SADD', KEYS[2], ARGV[1])
+redis.call('PUBLISH', ARGV[3], '1')
+return 1
+"""
+
 # KEYS: leader key. ARGV: controller id, ttl ms. Take the lock if free, extend it if ours.
 LEAD_LUA = """
 local cur = redis.call('GET', KEYS[1])
@@ -112,6 +129,7 @@ class LiveState:
         self.p = keys.prefix  # the Lua scripts build call and agent keys from it
         self._claim = redis.register_script(CLAIM_LUA)
         self._lead = redis.register_script(LEAD_LUA)
+        self._requeue = redis.register_script(REQUEUE_LUA)
         self._snapshot = redis.register_script(SNAPSHOT_LUA)
         self._enqueue_and_read = redis.register_script(ENQUEUE_AND_READ_LUA)
         self._enqueue_claimed = redis.register_script(ENQUEUE_CLAIMED_LUA)
@@ -192,18 +210,10 @@ class LiveState:
             await pipe.execute()
 
     async def requeue(self, call_id: str, excluded_agent: str | None) -> None:
-        """Back to waiting with the original arrival time (head of its line)."""
-        h = await self.redis.hgetall(self.call_key(call_id))
-        if not h:
-            return
-        call = QueuedCall.from_hash(h)
-        excluded = call.excluded | ({excluded_agent} if excluded_agent else set())
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self.call_key(call_id), mapping={"state": "waiting", "agent": "",
-                                                       "excluded": ",".join(sorted(excluded))})
-            pipe.sadd(self.waiting_key, call_id)
-            await pipe.execute()
-        await self.notify_changed()
+        """Back to waiting with the original arrival time (head of its line), atomically
+        (one script: see REQUEUE_LUA); a call that no longer exists is left alone."""
+        await self._requeue(keys=[self.call_key(call_id), self.waiting_key],
+                            args=[call_id, excluded_agent or "", self.changed_channel])
 
     async def call(self, call_id: str) -> QueuedCall | None:
         h = await self.redis.hgetall(self.call_key(call_id))

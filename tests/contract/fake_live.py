@@ -174,7 +174,6 @@ class InMemoryLiveState:
         if not fields:
             return
         excluded = QueuedCall.from_hash(fields).excluded | ({excluded_agent} if excluded_agent else set())
-        await _round_trip()
         self._merge(call_id, {"state": "waiting", "agent": "", "excluded": ",".join(sorted(excluded))})
         self._waiting.add(call_id)
         await self.notify_changed()

@@ -159,6 +159,17 @@ async def test_requeue_keeps_the_place_and_adds_exclusions(backend: Backend) -> 
     assert await live.call("gone") is None and await backend.published() == []
 
 
+async def test_requeue_is_one_step_concurrent_requeues_and_a_removal_meanwhile_lose_nothing(backend: Backend) -> None:
+    """Two round trips used to lose one of two concurrent exclusions, and a removal between
+    them left a hash without ``call_id`` in the waiting set (``waiting()`` then raised)."""
+    live = backend.live
+    await given_state(live, [call("c1")], [])
+    await asyncio.gather(live.requeue("c1", "1001"), live.requeue("c1", "1002"))
+    assert (await live.call("c1")).excluded == {"1001", "1002"}  # type: ignore[union-attr]
+    await asyncio.gather(live.remove_call("c1"), live.requeue("c1", "1003"))
+    assert await live.call("c1") is None and await live.waiting() == []
+
+
 async def test_a_callback_keeps_its_place_and_a_retry_waits_for_its_time(backend: Backend) -> None:
     live = backend.live
     booked = call("cb", arrived_at=NOW - 400, caller="138")
