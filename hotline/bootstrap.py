@@ -19,6 +19,9 @@ import time
 from typing import Any, Callable
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from hotline.asterisk.agi_server import AgiChannel, FastAgiServer
 from hotline.asterisk.ami import AmiClient
@@ -59,7 +62,11 @@ class Controller:
     async def start(self) -> None:
         s, clock, tasks, me = self.settings, self.clock, self.tasks, self.controller_id
         self.config = config = ConfigHolder(load_config(s))
-        self.redis = redis = Redis.from_url(s.redis_url or DEFAULT_REDIS_URL, decode_responses=True)
+        # A pooled connection that a restarted Redis closed fails once: retried on a fresh one,
+        # so the first call after Redis is back is not lost to a stale socket.
+        self.redis = redis = Redis.from_url(s.redis_url or DEFAULT_REDIS_URL, decode_responses=True,
+                                            retry=Retry(NoBackoff(), 2), retry_on_error=[RedisConnectionError],
+                                            health_check_interval=5)
         await redis.ping()
         keys = LiveKeys.for_instance(s.instance)
         self.live = live = LiveState(redis, keys)
@@ -161,7 +168,7 @@ class Controller:
         """Redis answers again: rebuild the agents it lost, and have every waiting session
         check its call is still in line (hotline/live/reseed.py)."""
         await reseed_agents(self.live, self.config.current.roster.values(), self.agents, self.ami.channel_names,
-                            self.clock())
+                            self.clock(), last_seen=self.router.last_agents)
         self._registry.resync()
         await self.live.notify_changed()
 

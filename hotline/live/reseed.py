@@ -3,7 +3,9 @@ rebuild their live records before routing goes on, from what is known elsewhere.
 
 - an agent whose phone has a channel in Asterisk is on a call: ``on_call`` (the sweep sends
   them to wrap-up when that channel ends);
-- a seat marked ``login: true`` in the roster is logged in;
+- an agent this controller last saw logged in, paused or logged out (the leader's last
+  routing input, kept in memory) is put back so: logged in, paused with the same reason;
+- else a seat marked ``login: true`` in the roster is logged in;
 - every other seat is logged out (they log in again from the desk or the CLI).
 
 The calls that were waiting are put back by their own sessions (``CallRegistry.resync``),
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Awaitable, Callable, Iterable
+from typing import Awaitable, Callable, Iterable, Mapping
 
 from agents.roster import RosterAgent
 from agents.state import AgentRecord, AgentState
@@ -37,7 +39,8 @@ class Reseeded:
 
 
 async def reseed_agents(live: LiveStore, roster: Iterable[RosterAgent], agents: AgentService,
-                        channel_names: Callable[[], Awaitable[set[str]]], now: float) -> Reseeded:
+                        channel_names: Callable[[], Awaitable[set[str]]], now: float,
+                        last_seen: Mapping[str, AgentRecord] | None = None) -> Reseeded:
     """Create the live record of every roster agent Redis does not know (see the module)."""
     known = {r.agent_id for r in await live.agents()}
     missing = [seat for seat in roster if seat.agent_id not in known]
@@ -53,14 +56,24 @@ async def reseed_agents(live: LiveStore, roster: Iterable[RosterAgent], agents: 
         if seat.agent_id in phones:
             await live.put_agent(AgentRecord(seat.agent_id, AgentState.ON_CALL, since=now, call_id="unknown"))
             on_call.append(seat.agent_id)
-        elif seat.login:
+        elif _on_shift(seat, (last_seen or {}).get(seat.agent_id)):
+            before = (last_seen or {}).get(seat.agent_id)
+            paused = before.pause_reason if before is not None and before.state is AgentState.PAUSED else None
             await live.put_agent(AgentRecord(seat.agent_id, since=now))
-            await agents.log_in(seat.agent_id)
+            await agents.log_in(seat.agent_id, paused=paused)
             logged_in.append(seat.agent_id)
         else:
             await live.put_agent(AgentRecord(seat.agent_id, since=now))
             logged_out.append(seat.agent_id)
     done = Reseeded(tuple(on_call), tuple(logged_in), tuple(logged_out))
     log.warning("Redis had no record of %d agent(s): rebuilt %d on a call (Asterisk channels), %d logged in "
-                "(roster login: true), %d logged out", done.count, len(on_call), len(logged_in), len(logged_out))
+                "(as last seen, or roster login: true), %d logged out", done.count, len(on_call), len(logged_in),
+                len(logged_out))
     return done
+
+
+def _on_shift(seat: RosterAgent, last: AgentRecord | None) -> bool:
+    """Logged in when last seen (any state but logged out), or, unseen, a roster login seat."""
+    if last is not None:
+        return last.state is not AgentState.LOGGED_OUT
+    return seat.login

@@ -59,6 +59,7 @@ class RouterService:
         self._no_channel_since: dict[str, float] = {}
         self.redis_back = redis_back  # rebuilds what an emptied Redis lost, before routing goes on
         self.orphans = orphans  # finishes the calls of dead controllers (sessions/orphans.py)
+        self.last_agents: dict[str, AgentRecord] = {}  # the agents as the last routing step read them
         self.wake = asyncio.Event()
         self.is_leader = False
         self._last_sweep = 0.0
@@ -82,6 +83,11 @@ class RouterService:
                 woken = False
             self.wake.clear()
             try:
+                if self._redis_down and self.redis_back is not None:
+                    # First rebuild what an emptied Redis lost, from what this process last saw
+                    # (a step would overwrite that picture with the empty one). Raises while
+                    # Redis is still away.
+                    await self.redis_back()
                 if woken or self.clock() >= step_at:
                     last_step = self.clock()
                     await self.step()
@@ -98,12 +104,6 @@ class RouterService:
             except Exception:
                 log.exception("routing step failed; retrying on the next tick")
             if self._redis_down:
-                if self.redis_back is not None:
-                    try:
-                        await self.redis_back()
-                    except Exception:
-                        log.exception("rebuilding the live state after Redis came back failed; retrying")
-                        continue
                 log.warning("Redis answers again: routing resumed")
                 self._redis_down = False
 
@@ -127,6 +127,7 @@ class RouterService:
             self._last_sweep = now
             await self.sweep(now)
         calls, records = prefetched if prefetched is not None else await live.routing_input()
+        self.last_agents = {r.agent_id: r for r in records}  # what a Redis that comes back empty lost
         self._next_due = None
         if self.book.observe(calls, records, now):
             self._prepare_soon()

@@ -124,3 +124,18 @@ async def test_an_answer_heard_before_the_ring_leaves_the_agent_on_the_call() ->
     await w.agents.answered("2001")  # AMI's DialEnd ANSWER, handled first
     await w.agents.ringing("2001", "gone")  # the session's late "ringing"
     assert await w.state("2001") is AgentState.ON_CALL
+
+
+async def test_an_emptied_redis_gets_the_agents_back_as_the_leader_last_saw_them() -> None:
+    from hotline.live.reseed import reseed_agents
+
+    w = World()
+    roster = [RosterAgent(a, a, frozenset({"zh"}), ()) for a in ("2001", "2002", "2003")]
+    last_seen = {"2001": AgentRecord("2001", AgentState.AVAILABLE, since=NOW - 50),
+                 "2002": AgentRecord("2002", AgentState.PAUSED, since=NOW - 50, pause_reason="lunch"),
+                 "2003": AgentRecord("2003", AgentState.LOGGED_OUT, since=NOW - 50)}
+    done = await reseed_agents(w.live, roster, w.agents, w.channels, w.now, last_seen=last_seen)
+    assert (done.logged_in, done.logged_out) == (("2001", "2002"), ("2003",))
+    assert [await w.state(a) for a in ("2001", "2002", "2003")] == [
+        AgentState.AVAILABLE, AgentState.PAUSED, AgentState.LOGGED_OUT]
+    assert (await w.live.agent("2002")).pause_reason == "lunch"  # type: ignore[union-attr]

@@ -167,3 +167,111 @@ def test_the_database_down_for_30_s_loses_no_record_and_writes_none_twice(fresh:
         fresh.stop_controller()
         fresh.start_controller()
         pg.remove()
+
+
+@pytest.mark.parametrize("persistence", ["none", "aof"])
+def test_redis_killed_and_back_serves_calls_from_the_controller_again(fresh: Hotline, persistence: str) -> None:
+    """Redis killed under calls, back 3 s later empty (no persistence, as many run it) or with
+    its data (append-only file): during the outage calls fall back to app_queue; afterwards
+    the controller answers again, with the agents as they were (rebuilt when Redis lost them)."""
+    import asyncio
+    import shutil
+    import subprocess
+    import tempfile
+
+    from tests.integration.harness import BASE, _desk_action
+
+    port, data = BASE + 78, tempfile.mkdtemp(prefix="hl-redis-")
+    url = f"redis://127.0.0.1:{port}/0"
+    argv = [shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind", "127.0.0.1",
+            "--save", "", "--dir", data, "--appendonly", "yes" if persistence == "aof" else "no"]
+
+    def redis_up() -> subprocess.Popen:
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        fresh.wait_for(lambda: daemons.redis_answers(url), 10, "private redis did not start")
+        return proc
+
+    server = redis_up()
+    for agent in ("2001", "2002"):
+        fresh.agent_phone(agent, hangup_after_ms=1500)
+    fresh.stop_controller()
+    try:
+        fresh.start_controller(redis_url=url)
+        on_private = fresh.settings.with_overrides(redis_url=url)
+        for agent in ("2001", "2002"):
+            asyncio.run(_desk_action(on_private, "log_in", agent))
+        before = fresh.call("13700000101", digits="1", hold_ms=5000)
+        assert before.wait(timeout=60) == 0, before.errors()
+        server.terminate()
+        server.wait(timeout=10)
+        killed_at = time.monotonic()
+        during = fresh.call("13700000102", digits="1", hold_ms=5000)
+        assert during.wait(timeout=60) == 0, during.errors()
+        server = redis_up()
+        back_at = time.monotonic()
+        time.sleep(2)
+        after = fresh.call("13700000103", digits="1", hold_ms=5000)
+        assert after.wait(timeout=60) == 0, after.errors()
+        rec = fresh.record("13700000103", timeout=30)
+        answered_again = time.monotonic()
+        assert (rec["source"], rec["outcome"]) == ("controller", "answered"), (rec, fresh.controller_log(tail=4000))
+        log = fresh.controller_log(tail=200_000)
+        log = log[log.rindex("FastAGI listening"):]
+        if persistence == "none":
+            assert "Redis had no record of 4 agent(s)" in log and "2 logged in" in log, log[-3000:]
+        else:
+            assert "Redis had no record" not in log, log[-3000:]
+    finally:
+        server.kill()
+        fresh.stop_controller()
+        fresh.start_controller()  # back on the shared Redis: reconciles the fallback call
+        shutil.rmtree(data, ignore_errors=True)
+    fallback = fresh.record("13700000102", timeout=30)
+    assert (fallback["source"], fallback["outcome"]) == ("fallback", "answered"), fallback
+    assert fresh.record("13700000101")["source"] == "controller"
+    print(f"\nRedis killed, back {'empty' if persistence == 'none' else 'with its data'} "
+          f"{back_at - killed_at:.1f} s later: the call during the outage answered by the fallback queue, "
+          f"the next call, placed 2 s after Redis was back, answered by the controller (record stored "
+          f"{answered_again - back_at:.1f} s after Redis was back)")
+
+
+def test_two_controllers_one_killed_mid_talk_the_survivor_finishes_its_call(fresh: Hotline) -> None:
+    """The controller holding a talking call is killed; the other one takes the lead, frees
+    the agent, writes the call's record from its saved state, and answers the next calls."""
+    fresh.start_second_controller()
+    killed_main = False
+    try:
+        first = fresh.agent_phone("2001", hangup_after_ms=8000)
+        second = fresh.agent_phone("2002")
+        fresh.desk("log_in", "2001")
+        caller = fresh.call("13700000201", digits="1", hold_ms=25000)
+        fresh.wait_for(lambda: fresh.agent_state("2001").get("state") == "on_call", 30, "2001 never answered")
+        held = fresh.wait_for(lambda: [fresh.redis.hgetall(fresh.keys.call_state(c))
+                                       for c in fresh.redis.smembers(fresh.keys.held)], 10, "no saved call state")
+        owner = held[0]["owner"]
+        killed_main = daemons.pid_file(fresh.settings, "controller").read_text().strip() == owner.rsplit("-", 1)[1]
+        os.kill(int(owner.rsplit("-", 1)[1]), signal.SIGKILL)
+        killed_at = time.monotonic()
+        fresh.desk("log_in", "2002")
+        assert caller.wait(timeout=60) == 0, caller.errors()
+        rung = (invites(first), invites(second))
+        assert rung == (1, 0), f"the citizen was connected to a second agent: INVITEs {rung}"
+        talked = fresh.record("13700000201", timeout=40)
+        recovered_at = time.monotonic()
+        assert (talked["outcome"], talked["agent_id"]) == ("answered", "2001"), talked
+        assert talked["attrs"].get("recovered_by") not in (None, owner), talked["attrs"]
+        fresh.wait_for(lambda: fresh.agent_state("2001").get("state") in ("wrap_up", "available"), 30,
+                       "2001 stuck: " + str(fresh.agent_state("2001")))
+        fresh.desk("log_out", "2002")
+        after = fresh.call("13700000202", digits="1", hold_ms=3000)
+        assert after.wait(timeout=60) == 0, after.errors()
+        rec = fresh.record("13700000202")
+        assert (rec["source"], rec["outcome"]) == ("controller", "answered"), rec
+        assert rec["attrs"]["controller"] != owner
+        print(f"\ntwo controllers, the one holding a talking call killed: its record written by the survivor "
+              f"{recovered_at - killed_at:.1f} s after the kill (the talk ended about 7 s after it); "
+              f"INVITEs for that call: {rung}; the next call answered by the survivor")
+    finally:
+        fresh.stop_second_controller()
+        if killed_main:
+            fresh.start_controller()
