@@ -31,9 +31,10 @@ local function agent_free(agent, now)
   local st = redis.call('HGET', agent, 'state')
   if st == 'available' then return true end
   if st ~= 'wrap_up' then return false end
-  local wu = tonumber(redis.call('HGET', agent, 'wrap_until') or '0') or 0
+  -- a wrap-up with no end time is over, as in Python (AgentRecord.wrap_until None)
+  local wu = tonumber(redis.call('HGET', agent, 'wrap_until') or '')
   local pending = redis.call('HGET', agent, 'pause_reason')
-  return wu <= now and (pending == false or pending == '')
+  return (wu == nil or wu <= now) and (pending == false or pending == '')
 end
 local function reserve(agent, call, call_id, agent_id, now, queue)
   redis.call('HSET', agent, 'state', 'reserved', 'call_id', call_id, 'since', now, 'wrap_until', '', 'queue', queue)

@@ -461,7 +461,7 @@ def lua_free(redis_url: str) -> Iterator[Any]:
         runner.close()
 
 
-# Times are never negative: the controller's clock is epoch seconds (see the xfail below).
+# Times are never negative: the controller's clock is epoch seconds (and see the test below).
 # A pause reason is never "" (Pause refuses it, and storage reads "" back as None).
 times = st.floats(min_value=0, allow_nan=False)
 records = st.builds(
@@ -478,8 +478,7 @@ def test_lua_agent_free_agrees_with_is_available(lua_free: Any, record: AgentRec
     assert lua_free(record, now) == is_available(record, now)
 
 
-@pytest.mark.xfail(strict=True, reason="Lua reads a wrap-up without wrap_until as wrap_until=0, "
-                                        "Python as already over: they differ only before time 0")
 def test_lua_agent_free_before_time_zero(lua_free: Any) -> None:
+    """A wrap-up without an end time is over for both (Lua once read it as wrap_until=0)."""
     record = AgentRecord("1001", S.WRAP_UP, 0.0, wrap_until=None)
     assert lua_free(record, -1.0) == is_available(record, -1.0)

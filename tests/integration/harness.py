@@ -88,7 +88,6 @@ class Hotline:
         self.settings: Settings = settings.with_overrides(redis_url=services.ensure_redis(settings))
         self.redis = redis.Redis.from_url(self.settings.redis_url, decode_responses=True)
         self.keys = LiveKeys.for_instance(self.settings.instance)
-        self.prefix = self.keys.prefix  # for the offer benchmark, until it names keys through self.keys
         self.store = CallStore(make_engine(self.settings.database_url))
         self.peers: list[SippPeer] = []
         self._media = BASE + 3000
