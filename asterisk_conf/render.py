@@ -18,8 +18,11 @@ from hotline.settings import Settings
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
-def render_all(settings: Settings, agents: Iterable[RosterAgent], numbers: Iterable[str]) -> dict[str, str]:
-    """Return {file name: text} for every template, e.g. {"pjsip.conf": "..."}."""
+def render_all(settings: Settings, agents: Iterable[RosterAgent], numbers: Iterable[str],
+               agency_numbers: Iterable[str] = ()) -> dict[str, str]:
+    """Return {file name: text} for every template, e.g. {"pjsip.conf": "..."}.
+    ``agency_numbers`` are the agency directory's numbers: the only ones the agency context
+    of the dialplan can dial."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         undefined=jinja2.StrictUndefined,
@@ -32,6 +35,7 @@ def render_all(settings: Settings, agents: Iterable[RosterAgent], numbers: Itera
         "agents": tuple(agents),
         "numbers": tuple(sorted(set(numbers))),
         "ami_event_names": EVENT_NAMES,
+        "agency_numbers": tuple(sorted(set(agency_numbers))),
     }
     return {
         name[: -len(".j2")]: env.get_template(name).render(context)

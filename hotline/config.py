@@ -8,7 +8,7 @@ changes nothing.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 import ivr
@@ -16,6 +16,7 @@ from acd import QueuePolicy
 from agents.roster import RosterAgent, load_roster
 from hotline.settings import Settings
 from outbound import CitizenNumberPolicy, load_number_policy
+from outbound.agencies import Directory, load_directory
 from queues.config import load_queues
 
 
@@ -25,6 +26,7 @@ class HotlineConfig:
     queues: Mapping[str, QueuePolicy]
     flows: Mapping[str, Any]
     citizen_numbers: CitizenNumberPolicy
+    directory: Directory = Directory(())  # the agency directory (outbound/agencies.yaml)
 
     @property
     def dialled_numbers(self) -> list[str]:
@@ -43,14 +45,16 @@ def load_config(settings: Settings) -> HotlineConfig:
         if unknown:
             raise ValueError(f"agent {seat.agent_id} takes unknown queue(s) {', '.join(unknown)} "
                              f"(agents/roster.yaml; queues are defined in queues/queues.yaml)")
-    flows = ivr.load_flows(base / "ivr" / "flows", vocabulary=vocabulary(roster, queues))
+    names = vocabulary(roster, queues)
+    directory = load_directory(base / "outbound" / "agencies.yaml", known_domains=names.skills)
+    flows = ivr.load_flows(base / "ivr" / "flows", vocabulary=replace(names, agencies=directory.ids))
     for flow in flows.values():
         targets = {n.queue for n in flow.nodes.values() if getattr(n, "kind", "") == "queue"}
         for target in targets | {flow.fallback_queue}:
             if target not in queues:
                 raise ValueError(f"IVR flow {flow.name} routes to unknown queue {target!r}")
     numbers = load_number_policy(base / "outbound" / "citizen_numbers.yaml")
-    return HotlineConfig(roster, queues, flows, numbers)
+    return HotlineConfig(roster, queues, flows, numbers, directory)
 
 
 def vocabulary(roster: Mapping[str, RosterAgent], queues: Mapping[str, QueuePolicy]) -> ivr.Vocabulary:

@@ -45,6 +45,7 @@ class Settings:
     config_dir: Path = PROJECT_ROOT
     agi_peers: tuple[str, ...] = ()
     outbound_trunk: str = ""          # host:port of the carrier for callbacks; empty = no callbacks
+    agency_trunk: str = ""            # host:port the agencies' numbers are dialled through; empty = none
     # The router's safety-net re-read of the live state (it wakes on every change and at every
     # due time anyway); a test lengthens it to hold a stale picture on purpose.
     router_tick: float = 0.25
@@ -177,6 +178,7 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         config_dir=Path(env.get("HOTLINE_CONFIG_DIR", base.config_dir)),
         agi_peers=tuple(p.strip() for p in env.get("HOTLINE_AGI_PEERS", "").split(",") if p.strip()),
         outbound_trunk=_host_port(env, "HOTLINE_OUTBOUND_TRUNK"),
+        agency_trunk=_host_port(env, "HOTLINE_AGENCY_TRUNK"),
         router_tick=_seconds(env, "HOTLINE_ROUTER_TICK", base.router_tick),
     )
     if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,30}", str(values["instance"])):

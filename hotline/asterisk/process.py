@@ -33,11 +33,12 @@ def asterisk_binary(settings: Settings) -> Path:
     return path
 
 
-def configure(settings: Settings, agents: Iterable[RosterAgent], numbers: Iterable[str]) -> str:
+def configure(settings: Settings, agents: Iterable[RosterAgent], numbers: Iterable[str],
+              agency_numbers: Iterable[str] = ()) -> str:
     """Render and write this instance's configuration; return asterisk.conf's in-root path."""
     asterisk_binary(settings)
     _ensure_hosts(settings.asterisk_root)
-    return str(write_config(settings, render_all(settings, agents, numbers)))
+    return str(write_config(settings, render_all(settings, agents, numbers, agency_numbers)))
 
 
 def _ensure_hosts(root: Path) -> None:

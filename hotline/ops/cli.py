@@ -45,7 +45,7 @@ def prepare(settings: Settings) -> tuple[dict[str, Any], list[str]]:
 
     config = load_config(settings)
     roster, flows, numbers = config.roster, config.flows, config.dialled_numbers
-    asterisk_process.configure(settings, roster.values(), numbers)
+    asterisk_process.configure(settings, roster.values(), numbers, config.directory.numbers)
     sounds = settings.config_dir / "ivr" / "sounds"
     ivr.prompts.generate_placeholders(flows, sounds)
     target = settings.instance_dir / "sounds"

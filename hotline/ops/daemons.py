@@ -212,5 +212,6 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "HOTLINE_CONFIG_DIR": str(settings.config_dir),
         "HOTLINE_AGI_PEERS": ",".join(settings.agi_peers),
         "HOTLINE_OUTBOUND_TRUNK": settings.outbound_trunk,
+        "HOTLINE_AGENCY_TRUNK": settings.agency_trunk,
         "HOTLINE_ROUTER_TICK": repr(settings.router_tick),
     }
