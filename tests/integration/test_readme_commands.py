@@ -100,9 +100,25 @@ def ok(done: subprocess.CompletedProcess[str]) -> str:
     return done.stdout
 
 
+def clear_live_state() -> None:
+    """This instance's keys in the shared Redis go: a new user's first ``make up`` finds none,
+    and an earlier run that was cut short (a switch left on, agents mid-call) must not leak in."""
+    import redis
+
+    from hotline.live.keys import LiveKeys
+    from hotline.ops.daemons import DEFAULT_REDIS_URL
+
+    client = redis.Redis.from_url(DEFAULT_REDIS_URL)
+    keys = list(client.scan_iter(match=LiveKeys.for_instance(INSTANCE).pattern, count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
 @pytest.fixture(scope="module")
 def demo() -> Iterator[Instance]:
     base = Path(tempfile.mkdtemp(prefix="hotline-readme-"))
+    clear_live_state()
     inst = Instance(base)
     try:
         yield inst
