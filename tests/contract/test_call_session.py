@@ -36,6 +36,7 @@ from tests.contract.fake_live import InMemoryLiveState
 NOW = 1_800_000_000.0
 CALL_ID = "1800000000.7"
 QUEUES = {"main": QueuePolicy("main", ring_timeout=5, wrapup_seconds=3, max_misses_before_pause=2)}
+ANNOUNCING = QueuePolicy("main", announce_interval=1, callback_offer_after=0)  # offers a callback at once
 
 
 class Clock:
@@ -79,14 +80,14 @@ class Media:
 class Rig:
     """One controller's session wiring over in-memory parts."""
 
-    def __init__(self, agents: Iterable[str] = ("2001", "2002")) -> None:
+    def __init__(self, agents: Iterable[str] = ("2001", "2002"), queue: QueuePolicy = QUEUES["main"]) -> None:
         self.clock = Clock()
         self.live = InMemoryLiveState(self.clock)
         self.tasks = TaskOwner("test")
         roster = {a: RosterAgent(a, a, frozenset({"zh"}), ()) for a in agents}
         flows = load_flows(PROJECT_ROOT / "ivr" / "flows")
         numbers = load_number_policy(PROJECT_ROOT / "outbound" / "citizen_numbers.yaml")
-        self.config = ConfigHolder(HotlineConfig(roster, QUEUES, flows, numbers))
+        self.config = ConfigHolder(HotlineConfig(roster, {"main": queue}, flows, numbers))
         self.agents = AgentService(self.live, self.clock)
         self.hung_up: list[str] = []
         self.placed: list[tuple[str, str]] = []
@@ -238,10 +239,7 @@ async def test_a_session_that_fails_after_the_answer_never_sends_the_citizen_to_
 
 
 async def test_a_waiting_caller_who_books_a_callback_keeps_the_place_in_line() -> None:
-    rig = Rig()
-    rig.config.swap(HotlineConfig(rig.config.current.roster,
-                                  {"main": QueuePolicy("main", announce_interval=1, callback_offer_after=0)},
-                                  rig.config.current.flows, rig.config.current.citizen_numbers))
+    rig = Rig(queue=ANNOUNCING)
     await rig.on_shift()
 
     async def later() -> None:
@@ -263,10 +261,7 @@ async def test_a_waiting_caller_who_books_a_callback_keeps_the_place_in_line() -
 
 
 async def test_an_international_caller_hears_why_no_callback_and_pressing_1_books_nothing() -> None:
-    rig = Rig()
-    rig.config.swap(HotlineConfig(rig.config.current.roster,
-                                  {"main": QueuePolicy("main", announce_interval=1, callback_offer_after=0)},
-                                  rig.config.current.flows, rig.config.current.citizen_numbers))
+    rig = Rig(queue=ANNOUNCING)
     await rig.on_shift()
 
     async def later() -> None:
