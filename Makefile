@@ -1,5 +1,5 @@
 # The two commands a new user needs:  make up   and   make test
-.PHONY: up down test unit call status install bench bench-offer clean
+.PHONY: up down test unit call status install bench bench-offer bench-load clean
 
 install:            ## install everything the hotline needs (idempotent)
 	bash scripts/install-system.sh
@@ -31,6 +31,9 @@ bench: install      ## routing decision, Redis claim round trip, fast-offer deci
 
 bench-offer: install  ## offer latency on real Asterisk, ours against app_queue (about 10 min)
 	HOTLINE_TEST_PORT_BASE=35000 .venv/bin/python -m benchmarks.offer_latency_bench
+
+bench-load: install  ## live load on real Asterisk at rising rates, ours against app_queue; writes var/bench-load-*.json (about 10 min)
+	HOTLINE_TEST_PORT_BASE=$${HOTLINE_TEST_PORT_BASE:-36000} .venv/bin/python -m benchmarks.live_load_bench $(LOAD_ARGS)
 
 clean: down
 	rm -rf var/*.sqlite3 var/*.log var/run var/spool-*.jsonl

@@ -12,6 +12,12 @@ the next call among equals (longest idle, adjusted for shift occupancy; see
 ``Tuning.occupancy_weight``). So "the fairest agent in a mask" is simply its
 lowest set bit, and no per-call sort is ever needed.
 
+The index also groups the agents by how many languages they speak
+(``narrow_to_fewest_languages``), for the rule "multilingual seats last among
+equals" (``QueuePolicy.multilingual_last``): the groups are read off the
+per-language-set masks that are built anyway, so the rule costs one or two
+ANDs per decision.
+
 Only available agents are indexed; the index is built once per ``route()``
 call and never mutated afterwards (per-skill-set masks are memoised).
 """
@@ -45,7 +51,7 @@ def fairness_key(agent: Agent, tuning: Tuning) -> tuple[float, float, str]:
 class AgentIndex:
     """Bitset index of the available agents of a snapshot (see module doc)."""
 
-    __slots__ = ("ids", "bit_of", "full", "_lang", "_queue", "_all_queues", "_exact", "_levels")
+    __slots__ = ("ids", "bit_of", "full", "_lang", "_queue", "_all_queues", "_exact", "_levels", "_breadth")
 
     def __init__(self, agents: Iterable[Agent], tuning: Tuning) -> None:
         weight = tuning.occupancy_weight  # fairness_key, inlined: this runs on every routing step
@@ -60,10 +66,12 @@ class AgentIndex:
         self._queue: dict[str, int] = {}
         self._exact: dict[tuple[str, int], int] = {}  # (skill, level) -> agents at exactly that level
         self._levels: dict[frozenset[str], tuple[int, ...]] = {}
+        # agents by number of languages spoken, fewest first: one mask per count present
+        self._breadth: tuple[int, ...] = ()
         self._all_queues = self._fill(ordered)
 
     def _fill(self, ordered: list[Agent]) -> int:
-        """Set every agent's bit in the language, queue and skill masks.
+        """Set every agent's bit in the language, queue, skill and language-count masks.
 
         The hottest part of building the index, hence one flat loop with
         local names, and languages and queues grouped by their (hash-cached)
@@ -81,6 +89,10 @@ class AgentIndex:
                 exact[pair] = exact.get(pair, 0) | flag
             flag <<= 1
         _spread(by_languages, self._lang)
+        by_count: dict[int, int] = {}
+        for languages, mask in by_languages.items():
+            by_count[len(languages)] = by_count.get(len(languages), 0) | mask
+        self._breadth = tuple(by_count[count] for count in sorted(by_count))
         all_queues = by_queues.pop(frozenset(), 0)
         _spread(by_queues, self._queue)
         return all_queues
@@ -142,6 +154,19 @@ class AgentIndex:
             best = mask & levels[level]
             if best:
                 return best
+        return mask
+
+    def narrow_to_fewest_languages(self, mask: int) -> int:
+        """Keep, within ``mask``, only the agents who speak the fewest languages.
+
+        The count is of each agent's own languages (``Agent.languages``), whatever the
+        call's. Returns ``mask`` unchanged when it is empty or all its agents speak
+        equally many.
+        """
+        for same_count in self._breadth:
+            fewest = mask & same_count
+            if fewest:
+                return fewest
         return mask
 
     def match_level(self, bit: int, skills: frozenset[str]) -> int:

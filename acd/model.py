@@ -110,6 +110,12 @@ class QueuePolicy:
     and ``domains`` the business domains it may tag calls with (empty = any);
     the router itself only matches call and agent attributes, these two are
     the contract with the IVR and the roster. ``title`` is for displays.
+    ``multilingual_last``: among the agents equally fit for a call of this line
+    (same own-line seat, line-skill and call-skill levels), those who speak the
+    fewest languages are chosen first, and fairness decides among them; so a
+    Mandarin call leaves the few bilingual seats free for the callers only they
+    can answer. Off here (pure fairness among equals); the shipped
+    ``queues.yaml`` turns it on for every line.
     """
 
     name: str
@@ -118,6 +124,10 @@ class QueuePolicy:
     relaxation: tuple[RelaxStep, ...] = DEFAULT_RELAXATION
     line_skills: frozenset[str] = frozenset()
     wrapup_seconds: float = 15.0
+    # the call taker may end wrap-up early ("ready now") once the call's work order is saved
+    wrapup_may_end_early: bool = True
+    # the call's work order must be saved before "ready now" (the desk's form; issue 15)
+    work_order_required: bool = True
     ring_timeout: float = 12.0
     max_misses_before_pause: int = 3
     announce_interval: float = 30.0
@@ -129,11 +139,13 @@ class QueuePolicy:
     languages: frozenset[str] = frozenset()
     domains: frozenset[str] = frozenset()
     title: str = ""
+    multilingual_last: bool = False
     relax_afters: tuple[float, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _check(isinstance(self.name, str) and bool(self.name), "name must be a non-empty string")
         _check(isinstance(self.priority, int) and not isinstance(self.priority, bool), "priority must be an integer")
+        _check(isinstance(self.multilingual_last, bool), "multilingual_last must be true or false")
         _check(self.sl_target > 0, "sl_target must be > 0")
         for attr in ("sl_target", "wrapup_seconds", "ring_timeout", "announce_interval"):
             _finite_non_negative(getattr(self, attr), attr)

@@ -80,9 +80,13 @@ def route(snapshot: Snapshot, now: float) -> tuple[Assignment, ...]:
     ``min_level``, the line's skills while ``keep_line_skills``.
 
     Agent choice: the agent with the best common level in the line's skills,
-    then in the call's skills, then the fairest (longest idle, adjusted for
-    shift occupancy, see ``index.fairness_key``). A call's
-    ``preferred_agent`` wins if eligible and free.
+    then in the call's skills, then (when the call's queue has
+    ``multilingual_last``) one who speaks the fewest languages, then the
+    fairest (longest idle, adjusted for shift occupancy, see
+    ``index.fairness_key``). A call's ``preferred_agent`` wins if eligible
+    and free. The language count only orders agents who are otherwise
+    equal: it never makes a call wait, and a better-skilled multilingual
+    seat still beats a less skilled one-language seat.
 
     ``excluded_agents`` (who just missed this call) are not offered the call
     again, unless *every* eligible available agent is excluded and the call
@@ -220,7 +224,7 @@ class _RoutingStep:
     def _pick(self, call: Call, candidates: int) -> int:
         """Best agent among ``candidates``: preferred, then the line's own agents (borrowed
         ones only when none is free, see ``RelaxStep.overflow_to``), line skills, call
-        skills, fairness."""
+        skills, fewest languages (if the queue's ``multilingual_last``), fairness."""
         index = self.index
         if call.preferred_agent is not None:
             bit = index.bit_of.get(call.preferred_agent)
@@ -229,11 +233,13 @@ class _RoutingStep:
         own = candidates & index.serving(call.queue)
         if own:
             candidates = own
-        line_skills = self.queues[call.queue].line_skills
-        if line_skills:
-            candidates = index.narrow_to_best(candidates, line_skills)
+        policy = self.queues[call.queue]
+        if policy.line_skills:
+            candidates = index.narrow_to_best(candidates, policy.line_skills)
         if call.skills:
             candidates = index.narrow_to_best(candidates, call.skills)
+        if policy.multilingual_last:  # scarce seats stay free for the callers only they can answer
+            candidates = index.narrow_to_fewest_languages(candidates)
         return (candidates & -candidates).bit_length() - 1  # lowest bit = fairest agent
 
     def _assign(self, pos: int, bit: int) -> None:

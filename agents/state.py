@@ -11,6 +11,7 @@ States::
 
     logged_out -LogIn-> available -Reserve-> reserved -Ring-> ringing -Answer-> on_call
     on_call -Hangup-> wrap_up -WrapUpDone-> available      (or paused, if a pause is pending)
+    wrap_up -EndWrapUp-> available                           ("ready now", before wrap_until)
     reserved -Answer-> on_call                              (the answer came before the ring was noted)
     reserved/ringing -Miss-> available, or paused("rona") after N consecutive misses
     reserved/ringing -Cancel-> available                   (caller gone, claim dropped: no miss)
@@ -138,13 +139,20 @@ class WrapUpDone:
 
 
 @dataclass(frozen=True, slots=True)
+class EndWrapUp:
+    """The agent ends the wrap-up before its time ("ready now" on the desk), where the call's
+    queue lets wrap-up end early; the shell checks the queue and the work order first."""
+
+
+@dataclass(frozen=True, slots=True)
 class ForceLogOut:
     """An operator takes the agent out of whatever state they are in (rule 6)."""
 
     reason: str
 
 
-Event = LogIn | LogOut | Pause | Unpause | Reserve | Ring | Answer | Miss | Cancel | Hangup | WrapUpDone | ForceLogOut
+Event = (LogIn | LogOut | Pause | Unpause | Reserve | Ring | Answer | Miss | Cancel | Hangup | WrapUpDone | EndWrapUp
+         | ForceLogOut)
 
 S = AgentState
 
@@ -159,8 +167,8 @@ TRANSITIONS: Mapping[AgentState, Mapping[type, AgentState]] = {
     S.RINGING: {Answer: S.ON_CALL, Miss: S.AVAILABLE, Cancel: S.AVAILABLE, Pause: S.PAUSED, LogOut: S.LOGGED_OUT,
                 **_FORCE},
     S.ON_CALL: {Hangup: S.WRAP_UP, Pause: S.ON_CALL, Unpause: S.ON_CALL, **_FORCE},
-    S.WRAP_UP: {WrapUpDone: S.AVAILABLE, Reserve: S.RESERVED, Pause: S.WRAP_UP, Unpause: S.WRAP_UP, LogOut: S.LOGGED_OUT,
-                **_FORCE},
+    S.WRAP_UP: {WrapUpDone: S.AVAILABLE, EndWrapUp: S.AVAILABLE, Reserve: S.RESERVED, Pause: S.WRAP_UP,
+                Unpause: S.WRAP_UP, LogOut: S.LOGGED_OUT, **_FORCE},
     S.PAUSED: {Unpause: S.AVAILABLE, Pause: S.PAUSED, LogOut: S.LOGGED_OUT, **_FORCE},
 }
 
@@ -440,6 +448,15 @@ def _wrap_up_done(record: AgentRecord, event: Event, now: float, target: AgentSt
     return _unbound(record, target, free_at)
 
 
+def _end_wrap_up(record: AgentRecord, event: Event, now: float, target: AgentState, policy: QueuePolicy) -> AgentRecord:
+    """Free now: the unused wrap-up no longer counts as busy (occupancy, fairness)."""
+    unused = max((record.wrap_until or now) - now, 0.0)
+    busy = max(record.busy_seconds - unused, 0.0)
+    if record.pause_reason is not None:  # rule 4: a pending pause takes effect instead
+        return _unbound(record, S.PAUSED, now, busy_seconds=busy)
+    return _unbound(record, target, now, busy_seconds=busy)
+
+
 _EFFECTS: Mapping[type, Effect] = {
     LogIn: _log_in,
     LogOut: _log_out,
@@ -452,5 +469,6 @@ _EFFECTS: Mapping[type, Effect] = {
     Cancel: _cancel,
     Hangup: _hangup,
     WrapUpDone: _wrap_up_done,
+    EndWrapUp: _end_wrap_up,
     ForceLogOut: _log_out,
 }

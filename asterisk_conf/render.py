@@ -7,10 +7,11 @@ file name -> text out); ``write_config`` is the only function that touches the d
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 import jinja2
 
+from agents import sip_credentials
 from agents.roster import RosterAgent
 from hotline.asterisk.ami_events import EVENT_NAMES
 from hotline.settings import Settings
@@ -19,10 +20,13 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 def render_all(settings: Settings, agents: Iterable[RosterAgent], numbers: Iterable[str],
-               agency_numbers: Iterable[str] = ()) -> dict[str, str]:
+               agency_numbers: Iterable[str] = (), supervisor_phones: Iterable[Any] = ()) -> dict[str, str]:
     """Return {file name: text} for every template, e.g. {"pjsip.conf": "..."}.
     ``agency_numbers`` are the agency directory's numbers: the only ones the agency context
     of the dialplan can dial."""
+    agents = tuple(agents)
+    supervisors = tuple(supervisor_phones)
+    creds = sip_credentials.load(settings.var_dir / sip_credentials.FILE_NAME)
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         undefined=jinja2.StrictUndefined,
@@ -32,10 +36,13 @@ def render_all(settings: Settings, agents: Iterable[RosterAgent], numbers: Itera
     context = {
         "s": settings,
         "d": settings.instance_dir_in_root,
-        "agents": tuple(agents),
+        "agents": agents,
         "numbers": tuple(sorted(set(numbers))),
         "ami_event_names": EVENT_NAMES,
         "agency_numbers": tuple(sorted(set(agency_numbers))),
+        "supervisor_phones": supervisors,
+        "auth": {a.agent_id: sip_credentials.auth_lines(a.agent_id, creds, settings.sip_secret)
+                 for a in (*agents, *supervisors)},
     }
     return {
         name[: -len(".j2")]: env.get_template(name).render(context)

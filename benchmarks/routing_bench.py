@@ -43,15 +43,17 @@ FOREIGN = ("en", "ja", "ko", "ru", "fr", "de")
 NOW = 100_000.0
 
 QUEUES: Mapping[str, QueuePolicy] = {
-    "main": QueuePolicy(name="main"),
+    "main": QueuePolicy(name="main", multilingual_last=True),  # as the shipped queues.yaml
     "province": QueuePolicy(
         name="province",
         priority=2,
+        multilingual_last=True,
         relaxation=(RelaxStep(0, 3), RelaxStep(4, 1), RelaxStep(8, 0)),
     ),
     "business": QueuePolicy(
         name="business",
         priority=2,
+        multilingual_last=True,
         line_skills=frozenset({"business_env"}),
         relaxation=(RelaxStep(0, 0), RelaxStep(8, 0, keep_line_skills=False)),
     ),
@@ -181,7 +183,8 @@ def _naive_pick(call: Call, policy: QueuePolicy, candidates: list[Agent]) -> Age
     return min(
         candidates,
         key=lambda a: (not a.serves(call.queue), -_common_level(a, policy.line_skills),
-                       -_common_level(a, call.skills), rank[a.agent_id]),
+                       -_common_level(a, call.skills), len(a.languages) if policy.multilingual_last else 0,
+                       rank[a.agent_id]),
     )
 
 

@@ -21,6 +21,10 @@ from calls.records import CallRecord
 log = logging.getLogger(__name__)
 
 FALLBACK_QUEUE = "hotline-fallback"
+# The dialplan's own line for a call an agent answered while its controller was gone (the
+# ``served`` branch in extensions.conf): ``epoch|callid|hotline-served|<agent channel>|SERVED|
+# <answered ms>|<dialled ms>``, written after Dial returned, before the channel hangs up.
+SERVED_QUEUE = "hotline-served"
 # Asterisk writes time(NULL) as a plain decimal; "nan", "inf", "1e309", "-1", full-width
 # digits and the like all parse as float() yet are no time a call happened.
 _EPOCH = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,9})?")
@@ -101,6 +105,10 @@ def _step(records: dict[str, CallRecord], finished: set[str], line: QueueLogLine
             outcome="in_progress")
         finished.discard(line.call_id)  # queued again (the dialplan looped): not over yet
         return
+    if line.event == "RESUMED":  # taken back by a live controller: its session stores the call
+        records.pop(line.call_id, None)
+        finished.discard(line.call_id)
+        return
     if record is None:
         return
     if line.event in _ANSWER_EVENTS:
@@ -122,8 +130,12 @@ def _step(records: dict[str, CallRecord], finished: set[str], line: QueueLogLine
 
 
 def fold(lines: Iterable[str], queue: str = FALLBACK_QUEUE,
-         recording_of: Callable[[str], str] | None = None) -> dict[str, CallRecord]:
-    """Build one record per finished fallback call; calls still in progress are left out.
+         recording_of: Callable[[str], str] | None = None,
+         settled_before: float | None = None) -> dict[str, CallRecord]:
+    """Build one record per finished fallback call; calls still in progress are left out,
+    and so are calls whose last line is later than ``settled_before``: a caller taken back
+    from the queue (``RESUMED``, written just after app_queue's own exit line) must not be
+    stored as a fallback call in between.
     ``recording_of(call_id)`` names the file app_queue's MixMonitor wrote (queues.conf
     ``monitor-format``, started on the member's answer); it is set on the calls an agent answered.
     Malformed lines are skipped, and counted in one warning per fold."""
@@ -139,4 +151,37 @@ def fold(lines: Iterable[str], queue: str = FALLBACK_QUEUE,
             skipped.append(f"line {number}: {exc}")
     if skipped:
         log.warning("queue_log: %d malformed line(s) skipped, e.g. %s", len(skipped), "; ".join(skipped[:3]))
-    return {cid: r for cid, r in records.items() if cid in finished}
+    return {cid: r for cid, r in records.items() if cid in finished
+            and (settled_before is None or (r.ended_at or 0.0) <= settled_before)}
+
+
+@dataclass(frozen=True)
+class Served:
+    """A call an agent answered while no controller held its session: when the talk ended,
+    how long it lasted, and the agent's channel (from the dialplan's ``SERVED`` line)."""
+
+    call_id: str
+    ended_at: float
+    talk_seconds: float
+    agent_channel: str
+
+    @property
+    def answered_at(self) -> float:
+        return self.ended_at - self.talk_seconds
+
+
+def served(lines: Iterable[str]) -> dict[str, Served]:
+    """The ``SERVED`` lines, by call id (the last one wins); malformed ones are skipped."""
+    found: dict[str, Served] = {}
+    for raw in lines:
+        try:
+            line = read_line(raw)
+        except MalformedLine:
+            continue
+        if line is None or line.queue != SERVED_QUEUE or line.event != "SERVED":
+            continue
+        talk = _field(line, 0)
+        if not _EPOCH.fullmatch(talk):
+            continue
+        found[line.call_id] = Served(line.call_id, line.at, float(talk) / 1000.0, line.agent)
+    return found

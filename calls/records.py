@@ -37,17 +37,28 @@ class CallRecord:
 
     @property
     def wait_seconds(self) -> float | None:
-        """Queue wait: from entering the queue (or arrival, when there was no IVR) to answer
-        or to abandonment."""
+        """Queue wait: from entering the queue to answer or to abandonment. A call answered
+        without a queue step (a callback) waited from its arrival; one that ended before
+        reaching the queue (hung up in the greeting or the menu) did not wait: None."""
+        if self.queued_at is None and self.answered_at is None:
+            return None
         start = self.queued_at if self.queued_at is not None else self.arrived_at
         end = self.answered_at if self.answered_at is not None else self.ended_at
         return None if end is None else max(0.0, end - start)
 
     @property
+    def talk_ended_at(self) -> float | None:
+        """When the conversation with the agent ended: ``attrs.talk_ended_at`` when the call
+        went on after it (the survey), else the call's end."""
+        value = self.attrs.get("talk_ended_at")
+        return float(value) if value not in (None, "") else self.ended_at
+
+    @property
     def talk_seconds(self) -> float | None:
-        if self.answered_at is None or self.ended_at is None:
+        end = self.talk_ended_at
+        if self.answered_at is None or end is None:
             return None
-        return max(0.0, self.ended_at - self.answered_at)
+        return max(0.0, end - self.answered_at)
 
     def but(self, **changes: Any) -> "CallRecord":
         return replace(self, **changes)

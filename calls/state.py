@@ -16,6 +16,7 @@ claim scripts in hotline/live/redis_state.py already write)::
 
     in_ivr -Queued-> waiting -Offered-> offered -Answered-> talking -Ended/CallerLeft-> ended
     in_ivr -IvrEnded/CallerLeft/FellBack-> ended     (message played, hung up, controller failed)
+    in_ivr -Transferred-> ended                      (handed to an agency of the directory)
     offered -DialBegan-> offered                      (the agent's phone is ringing)
     offered -Missed/Withdrawn-> waiting               (back at the head of its line)
     waiting/offered -CallerLeft/FellBack-> ended
@@ -81,7 +82,7 @@ from typing import Any
 
 __all__ = [
     "CallState", "Outcome", "Source", "CallbackOffer", "FINAL_OUTCOMES", "BadCallData", "Event",
-    "Arrived", "Queued", "IvrEnded", "CallbackOffered", "Offered", "DialBegan", "Answered",
+    "Arrived", "Queued", "IvrEnded", "Transferred", "CallbackOffered", "Offered", "DialBegan", "Answered",
     "Missed", "Withdrawn", "CallerLeft", "CallbackBooked", "CallbackPlaced", "CallbackRetry",
     "CallbackFailed", "SurveyStarted", "Ended", "FellBack", "EVENT_KINDS", "TRANSITIONS",
     "OUTCOMES", "WITH_AGENT", "ROUTABLE", "legal_events", "IllegalTransition", "Call", "start",
@@ -111,6 +112,7 @@ class Outcome(StrEnum):
     ABANDONED = "abandoned"
     IVR_HANGUP = "ivr_hangup"
     IVR_END = "ivr_end"
+    TRANSFERRED = "transferred"  # handed by the IVR to an agency of the directory, who answered
     CALLBACK_REQUESTED = "callback_requested"
     CALLBACK_RETRY = "callback_retry"
     CALLBACK_FAILED = "callback_failed"
@@ -134,7 +136,7 @@ class CallbackOffer(StrEnum):
 
 
 FINAL_OUTCOMES = frozenset({
-    Outcome.ANSWERED, Outcome.ABANDONED, Outcome.IVR_HANGUP, Outcome.IVR_END,
+    Outcome.ANSWERED, Outcome.ABANDONED, Outcome.IVR_HANGUP, Outcome.IVR_END, Outcome.TRANSFERRED,
     Outcome.CALLBACK_FAILED, Outcome.FALLBACK,
 })
 
@@ -185,6 +187,14 @@ class Queued(Event):
 @dataclass(frozen=True, slots=True)
 class IvrEnded(Event):
     """The IVR played its closing message and hung up (``PlayAndHangup``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Transferred(Event):
+    """The IVR handed the citizen to an agency of the directory (a ``transfer`` node), which
+    answered: the hotline's part of the call is over."""
+
+    agency: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +289,7 @@ EVENT_KINDS: Mapping[str, type[Event]] = {
     "arrived": Arrived,
     "queued": Queued,
     "ivr_ended": IvrEnded,
+    "transferred": Transferred,
     "callback_offered": CallbackOffered,
     "offered": Offered,
     "dial_began": DialBegan,
@@ -300,7 +311,7 @@ S = CallState
 
 # The whole state machine, as data: TRANSITIONS[state][event type] -> new state.
 TRANSITIONS: Mapping[CallState, Mapping[type[Event], CallState]] = {
-    S.IN_IVR: {Queued: S.QUEUED, IvrEnded: S.ENDED, CallerLeft: S.ENDED, FellBack: S.ENDED},
+    S.IN_IVR: {Queued: S.QUEUED, IvrEnded: S.ENDED, Transferred: S.ENDED, CallerLeft: S.ENDED, FellBack: S.ENDED},
     S.QUEUED: {Offered: S.OFFERED, CallbackOffered: S.QUEUED, CallbackBooked: S.CALLBACK_WAITING,
                CallerLeft: S.ENDED, FellBack: S.ENDED},
     S.OFFERED: {DialBegan: S.OFFERED, Answered: S.TALKING, Missed: S.QUEUED, Withdrawn: S.QUEUED,
@@ -317,6 +328,7 @@ TRANSITIONS: Mapping[CallState, Mapping[type[Event], CallState]] = {
 # Rule 1 as data: the steps that decide the outcome, by (state before, event type).
 OUTCOMES: Mapping[tuple[CallState, type[Event]], Outcome] = {
     (S.IN_IVR, IvrEnded): Outcome.IVR_END,
+    (S.IN_IVR, Transferred): Outcome.TRANSFERRED,
     (S.IN_IVR, CallerLeft): Outcome.IVR_HANGUP,
     (S.QUEUED, CallerLeft): Outcome.ABANDONED,
     (S.OFFERED, CallerLeft): Outcome.ABANDONED,
@@ -526,6 +538,7 @@ def _survey_started(call: Call, event: SurveyStarted) -> dict[str, Any]:
 _EFFECTS: Mapping[type[Event], Effect] = {
     Queued: _queued,
     IvrEnded: _nothing,
+    Transferred: _nothing,
     CallbackOffered: _callback_offered,
     Offered: _offered,
     DialBegan: _dial_began,

@@ -14,6 +14,7 @@ from typing import Any, Mapping
 import ivr
 from acd import QueuePolicy
 from agents.roster import RosterAgent, load_roster
+from agents.supervisors import SupervisorPhone, load_supervisor_phones
 from hotline.settings import Settings
 from outbound import CitizenNumberPolicy, load_number_policy
 from outbound.agencies import Directory, load_directory
@@ -27,6 +28,7 @@ class HotlineConfig:
     flows: Mapping[str, Any]
     citizen_numbers: CitizenNumberPolicy
     directory: Directory = Directory(())  # the agency directory (outbound/agencies.yaml)
+    supervisor_phones: tuple[SupervisorPhone, ...] = ()  # agents/supervisors.yaml
 
     @property
     def dialled_numbers(self) -> list[str]:
@@ -54,7 +56,8 @@ def load_config(settings: Settings) -> HotlineConfig:
             if target not in queues:
                 raise ValueError(f"IVR flow {flow.name} routes to unknown queue {target!r}")
     numbers = load_number_policy(base / "outbound" / "citizen_numbers.yaml")
-    return HotlineConfig(roster, queues, flows, numbers, directory)
+    phones = load_supervisor_phones(base / "agents" / "supervisors.yaml", roster.keys())
+    return HotlineConfig(roster, queues, flows, numbers, directory, phones)
 
 
 def vocabulary(roster: Mapping[str, RosterAgent], queues: Mapping[str, QueuePolicy]) -> ivr.Vocabulary:

@@ -117,8 +117,17 @@ class LiveStore(Protocol):
         ...
 
     # -- controller liveness --------------------------------------------------------------
-    async def heartbeat(self, controller_id: str, ttl_ms: int) -> None:
-        """The controller is alive for ``ttl_ms`` from now."""
+    async def heartbeat(self, controller_id: str, ttl_ms: int, api_url: str = "") -> None:
+        """The controller is alive for ``ttl_ms`` from now; ``api_url`` is where its HTTP API
+        answers (the other controllers forward a call's operations there)."""
+        ...
+
+    async def api_url(self, controller_id: str) -> str | None:
+        """Where a live controller's HTTP API answers, or None (dead, or not told)."""
+        ...
+
+    async def call_owner(self, call_id: str) -> str | None:
+        """The controller that holds the call (its saved state's owner), or None."""
         ...
 
     async def alive(self, controller_ids: set[str]) -> set[str]:
@@ -159,6 +168,12 @@ class LiveStore(Protocol):
     async def held_calls(self) -> list[tuple[str, dict[str, str]]]:
         """(owner, saved state) of every call held, sorted by call id."""
 
+    async def saved_call(self, call_id: str) -> dict[str, str] | None:
+        """One call's saved state (without its owner), or None."""
+
+    async def save_call_part(self, call_id: str, part: str, value: str) -> None:
+        """Add ``part`` (e.g. the three-party value) to a call's saved state, if it is still held."""
+
 
 class RecordSink(Protocol):
     """Where a finished call's record and events go (``store.RecordWriter``: the database,
@@ -175,6 +190,7 @@ class AgentEvents(Protocol):
     async def call_ended(self, agent_id: str, policy: QueuePolicy, answered_at: float) -> None: ...
     async def released(self, agent_id: str) -> None: ...
     async def missed(self, agent_id: str, policy: QueuePolicy) -> bool: ...
+    async def settle(self, agent_id: str) -> Any: ...
 
 
 class OfferPath(Protocol):

@@ -33,7 +33,10 @@ class Settings:
     ami_port: int = 5038
     agi_host: str = "127.0.0.1"
     agi_port: int = 4573
+    http_host: str = "127.0.0.1"    # where the HTTP API listens (loopback: put a TLS proxy in front)
     http_port: int = 8345
+    http_advertise: str = ""        # host:port where the other controllers reach this API (default: http_host:http_port)
+    session_hours: float = 12.0       # an API login lasts this long from the login (fixed, not sliding)
     ami_user: str = "hotline"
     ami_secret: str = field(default="", repr=False)
     sip_secret: str = field(default="", repr=False)
@@ -49,6 +52,11 @@ class Settings:
     # The router's safety-net re-read of the live state (it wakes on every change and at every
     # due time anyway); a test lengthens it to hold a stale picture on purpose.
     router_tick: float = 0.25
+    agency_ring: float = 30.0  # seconds an agency's number rings before "no answer" (three-party calls)
+    follow_up_tick: float = 10.0  # seconds between two looks of the leader's follow-up dialler at due follow-ups
+    # seconds between SIP OPTIONS probes of each registered softphone; a phone that stops
+    # answering them is unreachable and its agent is paused ("phone_unreachable")
+    phone_qualify: float = 30.0
 
     @property
     def agi_endpoints(self) -> tuple[str, ...]:
@@ -59,6 +67,15 @@ class Settings:
     def agi_url(self, endpoint: str) -> str:
         """The FastAGI URL prefix of one controller, with the secret the server checks."""
         return f"agi://{endpoint}/{self.agi_secret}"
+
+    @property
+    def api_url(self) -> str:
+        """Where the other controllers reach this controller's HTTP API (to forward a call's
+        operations to the controller that holds the call)."""
+        if self.http_advertise:
+            return f"http://{self.http_advertise}"
+        host = "127.0.0.1" if self.http_host in ("0.0.0.0", "::", "") else self.http_host
+        return f"http://[{host}]:{self.http_port}" if ":" in host else f"http://{host}:{self.http_port}"
 
     @property
     def instance_dir_in_root(self) -> str:
@@ -129,7 +146,8 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
     return int(raw)
 
 
-def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+def _positive(env: Mapping[str, str], name: str, default: float, below: float, unit: str) -> float:
+    """A number above 0 and at most ``below`` (``unit`` names it in the error), or ``default``."""
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -137,9 +155,26 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         value = float("nan")
-    if not 0 < value < 3600:  # also refuses nan and inf
-        raise SettingsError(f"{name}={raw!r}: not a number of seconds above 0")
+    if not 0 < value <= below:  # also refuses nan and inf
+        raise SettingsError(f"{name}={raw!r}: not a number of {unit} above 0 (at most {below:g})")
     return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    return _positive(env, name, default, 3600, "seconds")
+
+
+def _hours(env: Mapping[str, str], name: str, default: float) -> float:
+    return _positive(env, name, default, 24 * 30, "hours")  # a month at most
+
+
+def _host(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if not re.fullmatch(r"[A-Za-z0-9.:_-]{1,253}", raw.strip()):
+        raise SettingsError(f"{name}={raw!r}: not a host name or address")
+    return raw.strip()
 
 
 def _host_port(env: Mapping[str, str], name: str) -> str:
@@ -167,7 +202,10 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         rtp_end=_port(env, "HOTLINE_RTP_END", base.rtp_end),
         ami_port=_port(env, "HOTLINE_AMI_PORT", base.ami_port),
         agi_port=_port(env, "HOTLINE_AGI_PORT", base.agi_port),
+        http_host=_host(env, "HOTLINE_HTTP_HOST", base.http_host),
         http_port=_port(env, "HOTLINE_HTTP_PORT", base.http_port),
+        http_advertise=_host_port(env, "HOTLINE_HTTP_ADVERTISE") or base.http_advertise,
+        session_hours=_hours(env, "HOTLINE_SESSION_HOURS", base.session_hours),
         ami_secret=secrets_["HOTLINE_AMI_SECRET"],
         sip_secret=secrets_["HOTLINE_SIP_SECRET"],
         web_token=secrets_["HOTLINE_WEB_TOKEN"],
@@ -180,6 +218,9 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         outbound_trunk=_host_port(env, "HOTLINE_OUTBOUND_TRUNK"),
         agency_trunk=_host_port(env, "HOTLINE_AGENCY_TRUNK"),
         router_tick=_seconds(env, "HOTLINE_ROUTER_TICK", base.router_tick),
+        agency_ring=_seconds(env, "HOTLINE_AGENCY_RING", base.agency_ring),
+        follow_up_tick=_seconds(env, "HOTLINE_FOLLOW_UP_TICK", base.follow_up_tick),
+        phone_qualify=_seconds(env, "HOTLINE_PHONE_QUALIFY", base.phone_qualify),
     )
     if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,30}", str(values["instance"])):
         raise SettingsError(f"HOTLINE_INSTANCE={values['instance']!r}: use lower-case letters, digits, - and _")

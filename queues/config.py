@@ -134,6 +134,12 @@ def _integer(value: object) -> int:
     return value
 
 
+def _flag(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {value!r}")
+    return value
+
+
 def _text(value: object) -> str:
     if not isinstance(value, str):
         raise ValueError(f"expected a string, got {value!r}")
@@ -187,6 +193,8 @@ _FIELDS: Mapping[str, Callable[[object], Any]] = {
     "relaxation": _relaxation,
     "line_skills": _names,
     "wrapup_seconds": _number,
+    "wrapup_may_end_early": _flag,
+    "work_order_required": _flag,
     "ring_timeout": _number,
     "max_misses_before_pause": _integer,
     "announce_interval": _number,
@@ -197,4 +205,5 @@ _FIELDS: Mapping[str, Callable[[object], Any]] = {
     "callback_ring_timeout": _number,
     "languages": _languages,
     "domains": _names,
+    "multilingual_last": _flag,
 }

@@ -12,6 +12,10 @@ PACKAGES=(
   sox ffmpeg       # audio conversion behind pydub
   iproute2         # network namespaces: tests that need a second host (the carrier, an intruder)
   python3-venv
+  baresip-core     # a real softphone: registers as an agent in tests (digest auth, audio from a file)
+  chromium         # the desk page's browser tests (Playwright drives it; no browser download)
+  fonts-wqy-microhei  # a small CJK font: the desk's screenshots show Chinese, not boxes
+  fonts-wqy-zenhei    # CJK font for the reports' PNG charts (hotline/reports/charts.py)
 )
 
 missing=()

@@ -18,6 +18,7 @@ from hotline.asterisk.ami_events import (
     EVENT_CATEGORIES,
     AmiEvent,
     ChannelListed,
+    DeviceStateChanged,
     parse_event,
 )
 from hotline.settings import Settings
@@ -139,6 +140,22 @@ class AmiClient:
         """The names of the channels Asterisk has now (e.g. PJSIP/2001-0000001a)."""
         return {c.channel for c in await self.channels()}
 
+    async def waiting_in_fallback(self) -> dict[str, str]:
+        """Callers in the fallback queue not yet bridged to anyone: uniqueid -> channel name."""
+        return {c.uniqueid: c.channel for c in await self.channels()
+                if c.application == "Queue" and not c.bridged}
+
+    async def redirect(self, channel: str, context: str, exten: str = "s", priority: int = 1) -> None:
+        """Send one channel to another place in the dialplan (AMI Redirect)."""
+        reply = await self.action({"Action": "Redirect", "Channel": channel, "Context": context,
+                                   "Exten": exten, "Priority": str(priority)})
+        if str(getattr(reply, "get", lambda *_: "")("Response", "")).lower() == "error":
+            raise RuntimeError(f"Redirect of {channel} refused: {reply.get('Message', '')}")
+
+    async def setvar(self, channel: str, name: str, value: str) -> None:
+        """Set a variable on one channel (AMI Setvar)."""
+        await self.action({"Action": "Setvar", "Channel": channel, "Variable": name, "Value": value})
+
     async def hangup(self, channel: str) -> None:
         """End one channel (cause 16, normal clearing): a ring withdrawn."""
         await self.action({"Action": "Hangup", "Channel": channel, "Cause": "16"})
@@ -148,6 +165,12 @@ class AmiClient:
         reply = await self.action({"Action": "CoreShowChannels"}, timeout=10, as_list=True)
         listed = [parse_event(m) for m in reply]
         return [e for e in listed if isinstance(e, ChannelListed)]
+
+    async def device_states(self) -> dict[str, str]:
+        """Every device's state now (DeviceStateList), e.g. {"PJSIP/2001": "UNAVAILABLE"}."""
+        reply = await self.action({"Action": "DeviceStateList"}, timeout=10, as_list=True)
+        listed = [parse_event(m) for m in reply]
+        return {e.device: e.state for e in listed if isinstance(e, DeviceStateChanged)}
 
     async def originate(self, channel: str, context: str, exten: str, variables: dict[str, str],
                         caller_id: str = "", timeout_ms: int = 30000, channel_id: str = "") -> None:
@@ -160,7 +183,11 @@ class AmiClient:
             fields["CallerID"] = caller_id
         if channel_id:
             fields["ChannelId"] = channel_id  # the new channel's Uniqueid: events can be matched
-        await self.action(fields)
+        # as_list=False: the reply is the first "successfully queued" Response. Otherwise
+        # panoramisk takes an async Originate for a multi-message action and swallows the
+        # OriginateResponse event into the action's reply (or times the action out when the
+        # far end rings longer than the timeout), so the event never reached our handlers.
+        await self.action(fields, as_list=False)
 
     async def close(self) -> None:
         if self.manager is not None:

@@ -21,6 +21,15 @@ class Hangup:
 
 
 @dataclass(frozen=True)
+class HangupRequested:
+    """A party asked to end the channel (a caller's BYE): sent at once, while the Hangup
+    event waits until the channel is gone, i.e. until its FastAGI session lets go of it."""
+
+    uniqueid: str
+    channel: str
+
+
+@dataclass(frozen=True)
 class DialBegin:
     """An agent leg starts ringing. ``uniqueid`` is the calling channel's, '' when there is
     none: a leg made by AMI Originate (a callback) is dialled by no channel."""
@@ -53,6 +62,7 @@ class ChannelListed:
     uniqueid: str
     channel: str
     application: str
+    bridged: bool = False  # in a bridge (BridgeId set): talking, e.g. a queue caller with a member
 
 
 @dataclass(frozen=True)
@@ -70,7 +80,28 @@ class OriginateResult:
     reason: str
 
 
-AmiEvent = Union[Hangup, DialBegin, DialEnd, FullyBooted, ChannelListed, DeviceStateChanged, OriginateResult]
+@dataclass(frozen=True)
+class ConfbridgeJoined:
+    """A channel entered a ConfBridge room (a three-party call's): the sign an operation that
+    moved someone into the room is done."""
+
+    uniqueid: str
+    channel: str
+    conference: str
+
+
+@dataclass(frozen=True)
+class ContactChanged:
+    """A softphone's registration or reachability changed (PJSIP ContactStatus): Created and
+    Removed on (un)registration, Reachable/Unreachable from the OPTIONS probes."""
+
+    aor: str
+    status: str
+    uri: str = ""
+
+
+AmiEvent = Union[Hangup, HangupRequested, DialBegin, DialEnd, FullyBooted, ChannelListed, DeviceStateChanged, OriginateResult,
+                 ConfbridgeJoined, ContactChanged]
 
 
 class _Malformed(Exception):
@@ -97,19 +128,24 @@ def _caller_uniqueid(msg: Mapping[str, str]) -> str:
 
 _BUILDERS: dict[str, Callable[[Mapping[str, str]], AmiEvent]] = {
     "hangup": lambda m: Hangup(_get(m, "Uniqueid"), _get(m, "Channel"), str(m.get("Cause", ""))),
+    "hanguprequest": lambda m: HangupRequested(_get(m, "Uniqueid"), _get(m, "Channel")),
     "dialbegin": lambda m: DialBegin(_caller_uniqueid(m), _get(m, "DestUniqueid"), _get(m, "DestChannel")),
     "dialend": lambda m: DialEnd(_caller_uniqueid(m), _get(m, "DestUniqueid"), _get(m, "DestChannel"),
                                  _get(m, "DialStatus")),
     "fullybooted": lambda m: FullyBooted(str(m.get("Status", ""))),
-    "coreshowchannel": lambda m: ChannelListed(_get(m, "Uniqueid"), _get(m, "Channel"), str(m.get("Application", ""))),
+    "coreshowchannel": lambda m: ChannelListed(_get(m, "Uniqueid"), _get(m, "Channel"), str(m.get("Application", "")),
+                                               bool(str(m.get("BridgeId", "") or "").strip())),
     "devicestatechange": lambda m: DeviceStateChanged(_get(m, "Device"), _get(m, "State")),
+    "contactstatus": lambda m: ContactChanged(_get(m, "AOR"), _get(m, "ContactStatus"), str(m.get("URI", ""))),
+    "confbridgejoin": lambda m: ConfbridgeJoined(_get(m, "Uniqueid"), _get(m, "Channel"), _get(m, "Conference")),
     "originateresponse": lambda m: OriginateResult(str(m.get("Uniqueid", "")), _get(m, "Response") == "Success",
                                                    str(m.get("Reason", ""))),
 }
 
 # The events the controller uses: manager.conf filters its AMI account to these (rendered
 # eventfilter lines, asterisk_conf/templates/manager.conf.j2).
-EVENT_NAMES = ("Hangup", "DialBegin", "DialEnd", "FullyBooted", "DeviceStateChange", "OriginateResponse")
+EVENT_NAMES = ("Hangup", "DialBegin", "DialEnd", "FullyBooted", "DeviceStateChange", "OriginateResponse",
+               "ConfbridgeJoin", "ContactStatus", "HangupRequest")
 # Their classes (Asterisk 22: FullyBooted is "system", the others "call"), sent at login.
 # Asterisk wakes a session's thread only for events of its classes; the name filter is
 # applied after that wake-up. With "on", every Newexten, RTCP report, ... of every call

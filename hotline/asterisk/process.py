@@ -12,7 +12,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 from agents.roster import RosterAgent
 from asterisk_conf.render import render_all, write_config
@@ -34,11 +34,11 @@ def asterisk_binary(settings: Settings) -> Path:
 
 
 def configure(settings: Settings, agents: Iterable[RosterAgent], numbers: Iterable[str],
-              agency_numbers: Iterable[str] = ()) -> str:
+              agency_numbers: Iterable[str] = (), supervisor_phones: Iterable[Any] = ()) -> str:
     """Render and write this instance's configuration; return asterisk.conf's in-root path."""
     asterisk_binary(settings)
     _ensure_hosts(settings.asterisk_root)
-    return str(write_config(settings, render_all(settings, agents, numbers, agency_numbers)))
+    return str(write_config(settings, render_all(settings, agents, numbers, agency_numbers, supervisor_phones)))
 
 
 def _ensure_hosts(root: Path) -> None:

@@ -7,7 +7,7 @@ was: it never crashes a call session.
 from __future__ import annotations
 
 import logging
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Mapping
 
 from acd import QueuePolicy
 from agents.roster import RosterAgent
@@ -16,6 +16,7 @@ from agents.state import (
     AgentState,
     Answer,
     Cancel,
+    EndWrapUp,
     Event,
     ForceLogOut,
     Hangup,
@@ -27,6 +28,7 @@ from agents.state import (
     Ring,
     Unpause,
     apply,
+    settle,
 )
 from hotline.live.redis_state import LiveState
 
@@ -36,35 +38,56 @@ log = logging.getLogger(__name__)
 class AgentService:
     """Agent events applied to the agents' live records (the pure machine, atomically)."""
 
-    def __init__(self, live: LiveState, clock: Callable[[], float]) -> None:
+    def __init__(self, live: LiveState, clock: Callable[[], float],
+                 on_change: Callable[[AgentRecord, float], None] | None = None) -> None:
         self.live = live
         self.clock = clock
+        # Told every change of state or pause reason (the durable state log,
+        # hotline/store/agent_states.py); reservations and rings are not shift states.
+        self.on_change = on_change
+
+    def _changed_from(self, before: AgentRecord | None, after: AgentRecord | None, now: float) -> None:
+        if self.on_change is None or after is None or after.state in (AgentState.RESERVED, AgentState.RINGING):
+            return
+        if before is None or (before.state, before.pause_reason) != (after.state, after.pause_reason):
+            self.on_change(after, now)
 
     async def _apply(self, agent_id: str, event: Event, policy: QueuePolicy | None = None,
                      already: AgentState | None = None) -> AgentRecord | None:
         """Apply ``event`` atomically; a record already in state ``already`` is left as it
         is (the event arrived after the one that made it moot)."""
         now = self.clock()
+        seen: list[AgentRecord] = []
 
         def change(record: AgentRecord) -> AgentRecord:
+            seen[:] = [record]  # the record the change that landed was made from
             return record if record.state is already else apply(record, event, now, policy)
 
         try:
-            return await self.live.update_agent(agent_id, change)
+            result = await self.live.update_agent(agent_id, change)
+            self._changed_from(seen[0] if seen else None, result, now)
+            return result
         except IllegalTransition as exc:
             log.warning("%s", exc)
         except KeyError:
             log.warning("agent %s: %s for an agent with no live record", agent_id, type(event).__name__)
         return None
 
-    async def log_in_roster(self, roster: Iterable[RosterAgent]) -> None:
-        """Create live records for new agents; log in the seats marked ``login: true``.
-        Agents already known keep their state (a restarted controller does not reset them)."""
+    async def log_in_roster(self, roster: Iterable[RosterAgent],
+                            last_seen: Mapping[str, AgentRecord] | None = None) -> None:
+        """Create live records for agents Redis does not know: as ``last_seen`` (the state
+        log) has them (on shift, paused with the same reason, or logged out), else logged in
+        when the roster marks the seat ``login: true``. Agents already known keep their state
+        (a restarted controller does not reset them)."""
         for seat in roster:
             if await self.live.agent(seat.agent_id) is None:
                 await self.live.put_agent(AgentRecord(agent_id=seat.agent_id, since=self.clock()))
-                if seat.login:
+                seen = (last_seen or {}).get(seat.agent_id)
+                if seen is None and seat.login:
                     await self.log_in(seat.agent_id)
+                elif seen is not None and seen.state is not AgentState.LOGGED_OUT:
+                    await self.log_in(seat.agent_id,
+                                      paused=seen.pause_reason if seen.state is AgentState.PAUSED else None)
 
     async def log_in(self, agent_id: str, paused: str | None = None) -> AgentRecord | None:
         """Start a shift. With ``paused``, log in and pause in ONE atomic update, so the
@@ -86,6 +109,7 @@ class AgentService:
         except IllegalTransition as exc:
             log.warning("%s", exc)
             return None
+        self._changed_from(None, result, now)
         if not paused:
             await self.live.notify_changed()
         return result
@@ -117,6 +141,31 @@ class AgentService:
         # call to this agent from a mirror that still shows them free (RouterService.fast_offer).
         await self.live.notify_changed()
         return record
+
+    async def settle(self, agent_id: str) -> AgentRecord | None:
+        """A wrap-up whose time is over ends now in the live state too (available, or paused
+        if a pause is pending), stamped with its end (``wrap_until``): the desk, the wallboard
+        and the state log see it when it happens, not when something next reads the agent."""
+        now = self.clock()
+        seen: list[AgentRecord] = []
+
+        def change(record: AgentRecord) -> AgentRecord:
+            seen[:] = [record]
+            return settle(record, now)
+
+        try:
+            result = await self.live.update_agent(agent_id, change)
+        except KeyError:
+            return None
+        if seen and result is not seen[0]:
+            self._changed_from(seen[0], result, result.since)
+        return result
+
+    async def end_wrap_up(self, agent_id: str) -> AgentRecord | None:
+        """"Ready now": the wrap-up ends before its time (the caller checked the queue allows it)."""
+        result = await self._apply(agent_id, EndWrapUp())
+        await self.live.notify_changed()
+        return result
 
     async def unpause(self, agent_id: str) -> AgentRecord | None:
         result = await self._apply(agent_id, Unpause())

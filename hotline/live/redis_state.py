@@ -121,6 +121,12 @@ return 0
 """
 
 
+SAVE_PART_LUA = """
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+return 0
+"""
+
+
 class LiveState:
     """The live state of one hotline instance in Redis (keys: ``hotline.live.keys``)."""
 
@@ -283,8 +289,15 @@ class LiveState:
         return bool(await self._lead(keys=[self.keys.leader], args=[controller_id, ttl_ms]))
 
     # -- controller liveness ----------------------------------------------------------------
-    async def heartbeat(self, controller_id: str, ttl_ms: int) -> None:
-        await self.redis.set(self.keys.alive(controller_id), "1", px=ttl_ms)
+    async def heartbeat(self, controller_id: str, ttl_ms: int, api_url: str = "") -> None:
+        await self.redis.set(self.keys.alive(controller_id), api_url or "1", px=ttl_ms)
+
+    async def api_url(self, controller_id: str) -> str | None:
+        value = await self.redis.get(self.keys.alive(controller_id))
+        return value if value and value.startswith("http") else None
+
+    async def call_owner(self, call_id: str) -> str | None:
+        return await self.redis.hget(self.keys.call_state(call_id), "owner") or None
 
     async def alive(self, controller_ids: set[str]) -> set[str]:
         ids = sorted(controller_ids)
@@ -322,6 +335,17 @@ class LiveState:
             pipe.delete(self.keys.call_state(call_id))
             pipe.srem(self.keys.held, call_id)
             await pipe.execute()
+
+    async def save_call_part(self, call_id: str, part: str, value: str) -> None:
+        """Add a part to a call's saved state if the call is still held (a late write never
+        brings back the state of a call already stored and forgotten)."""
+        await self.redis.eval(SAVE_PART_LUA, 1, self.keys.call_state(call_id), part, value)
+
+    async def saved_call(self, call_id: str) -> dict[str, str] | None:
+        """One call's saved state (without its owner), or None."""
+        saved = await self.redis.hgetall(self.keys.call_state(call_id))
+        saved.pop("owner", None)
+        return saved or None
 
     async def held_calls(self) -> list[tuple[str, dict[str, str]]]:
         """(owner, saved state) of every call some controller holds (or held, and died)."""

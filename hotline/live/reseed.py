@@ -2,7 +2,9 @@
 rebuild their live records before routing goes on, from what is known elsewhere.
 
 - an agent whose phone has a channel in Asterisk is on a call: ``on_call`` (the sweep sends
-  them to wrap-up when that channel ends);
+  them to wrap-up when that channel ends), unless this controller last saw them logged out:
+  the fallback queue (app_queue) rings every seat during an outage, a logged-out one too, and
+  a ringing phone does not put anyone on shift;
 - an agent this controller last saw logged in, paused or logged out (the leader's last
   routing input, kept in memory) is put back so: logged in, paused with the same reason;
 - else a seat marked ``login: true`` in the roster is logged in;
@@ -53,7 +55,9 @@ async def reseed_agents(live: LiveStore, roster: Iterable[RosterAgent], agents: 
         phones = set()
     on_call, logged_in, logged_out = [], [], []
     for seat in missing:
-        if seat.agent_id in phones:
+        seen = (last_seen or {}).get(seat.agent_id)
+        off_shift = seen is not None and seen.state is AgentState.LOGGED_OUT
+        if seat.agent_id in phones and not off_shift:
             await live.put_agent(AgentRecord(seat.agent_id, AgentState.ON_CALL, since=now, call_id="unknown"))
             on_call.append(seat.agent_id)
         elif _on_shift(seat, (last_seen or {}).get(seat.agent_id)):

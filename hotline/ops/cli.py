@@ -10,6 +10,10 @@
     hotline reload      validate edited roster/queues/flows, apply them to Asterisk and the controller
     hotline agent       log an agent in or out, pause or unpause them
     hotline notice      switch the IVR's emergency notice on or off (no restart)
+    hotline user        accounts of the HTTP API: add, list, disable, passwd
+    hotline recordings  purge recordings per the retention policy (--dry-run), or compress them once
+    hotline plan        staffing: agents per interval of a forecast for 95 % in 15 s (Erlang A)
+    hotline simulate    run a scenario through the live routing code on a virtual clock
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import shutil
 import signal
 import sys
@@ -45,7 +50,7 @@ def prepare(settings: Settings) -> tuple[dict[str, Any], list[str]]:
 
     config = load_config(settings)
     roster, flows, numbers = config.roster, config.flows, config.dialled_numbers
-    asterisk_process.configure(settings, roster.values(), numbers, config.directory.numbers)
+    asterisk_process.configure(settings, roster.values(), numbers, config.directory.numbers, config.supervisor_phones)
     sounds = settings.config_dir / "ivr" / "sounds"
     ivr.prompts.generate_placeholders(flows, sounds)
     target = settings.instance_dir / "sounds"
@@ -199,8 +204,10 @@ def cmd_controller(args: argparse.Namespace) -> int:
     from hotline.bootstrap import serve
 
     faulthandler.register(signal.SIGUSR1)  # kill -USR1 <pid> dumps every thread's stack to the log
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from hotline.logs import configure, log_format_from_env
+
+    # every line carries the call id of the call being handled (HOTLINE_LOG_FORMAT=json for one JSON object a line)
+    configure(log_format_from_env(os.environ), logging.DEBUG if args.verbose else logging.INFO)
     logging.getLogger("panoramisk").setLevel(logging.WARNING)
     settings = _settings()
     if not settings.redis_url:
@@ -292,18 +299,70 @@ def _live_call(coro_factory: Any) -> Any:
 
     settings = _settings()
 
+    changes: list[Any] = []
+
     async def run() -> Any:
         client = Redis.from_url(settings.redis_url or services.DEFAULT_REDIS_URL, decode_responses=True)
         try:
             live = LiveState(client, LiveKeys.for_instance(settings.instance))
-            return await coro_factory(live, AgentService(live, time.time))
+            service = AgentService(live, time.time, on_change=lambda record, at: changes.append((record, at)))
+            return await coro_factory(live, service)
         finally:
             await client.aclose()
 
-    return asyncio.run(run())
+    result = asyncio.run(run())
+    if changes:
+        _log_states(settings, changes)
+    return result
+
+
+def _log_states(settings: Any, changes: list[Any]) -> None:
+    """Write an operator's agent changes to the state log (as the controller does for its own)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from hotline.store.agent_states import AgentStateStore, StateChange
+    from hotline.store.calls import make_engine
+
+    engine = make_engine(settings.database_url)
+    try:
+        AgentStateStore(engine).append(StateChange.of(record, at) for record, at in changes)
+    except (SQLAlchemyError, OSError) as exc:
+        print(f"warning: the agent state log was not written (database: {exc})", file=sys.stderr)
+    finally:
+        engine.dispose()
+
+
+def cmd_sip_password(args: argparse.Namespace) -> int:
+    """Set an agent's own SIP password (agents/sip_credentials.py) and apply it: the password
+    from HOTLINE_NEW_PASSWORD, else a generated one, printed this once."""
+    import os
+
+    from agents import sip_credentials
+    from hotline.config import load_config
+
+    settings = _settings()
+    config = load_config(settings)
+    if args.id not in config.roster and args.id not in {p.agent_id for p in config.supervisor_phones}:
+        print(f"agent {args.id}: not in the roster nor a supervisor's phone (agents/supervisors.yaml)", file=sys.stderr)
+        return 1
+    given = os.environ.get("HOTLINE_NEW_PASSWORD", "")
+    password = given or sip_credentials.new_password()
+    try:
+        sip_credentials.store(settings.var_dir / sip_credentials.FILE_NAME, args.id, password)
+    except sip_credentials.CredentialError as exc:
+        print(f"agent {args.id}: {exc}; nothing was changed", file=sys.stderr)
+        return 1
+    prepare(settings)
+    if asterisk_process.is_running(settings):
+        asterisk_process.cli(settings, "module reload res_pjsip.so")
+    print(f"agent {args.id}: SIP password set (user {args.id}, realm {sip_credentials.REALM})"
+          + ("" if given else f"; password: {password}"))
+    return 0
 
 
 def cmd_agent(args: argparse.Namespace) -> int:
+    if args.action == "sip-password":
+        return cmd_sip_password(args)
     actions = {
         "login": lambda live, desk: desk.log_in(args.id, paused=args.reason or None),
         "logout": lambda live, desk: (desk.force_log_out(args.id, args.reason or "forced by an operator")
@@ -324,6 +383,113 @@ def cmd_notice(args: argparse.Namespace) -> int:
     _live_call(lambda live, desk: live.set_flag("notice", value))
     print(f"emergency notice: {value or 'off'} (new calls hear it from now on)")
     return 0
+
+
+def _new_password(name: str) -> str | None:
+    """The new password: from HOTLINE_NEW_PASSWORD, else typed twice on a terminal; None
+    (after saying why) when there is neither or the two differ. Never printed."""
+    import getpass
+    import os
+
+    from hotline.api.passwords import WeakPassword, check_strength
+
+    password = os.environ.get("HOTLINE_NEW_PASSWORD", "")
+    if not password:
+        if not sys.stdin.isatty():
+            print("set HOTLINE_NEW_PASSWORD, or run this in a terminal to type the password", file=sys.stderr)
+            return None
+        password = getpass.getpass(f"new password for {name}: ")
+        if getpass.getpass("again: ") != password:
+            print("the two passwords differ; nothing was changed", file=sys.stderr)
+            return None
+    try:
+        check_strength(password)
+    except WeakPassword as exc:
+        print(f"{exc}; nothing was changed", file=sys.stderr)
+        return None
+    return password
+
+
+def cmd_user(args: argparse.Namespace) -> int:
+    """Accounts of the HTTP API, in the instance's database (migrated first)."""
+    from agents.roster import load_roster
+    from hotline.api.passwords import Passwords
+    from hotline.api.ports import DeskError
+    from hotline.api.users import UserStore, check_new_user
+    from hotline.store.calls import make_engine, migrate
+    from outbound.agencies import load_directory
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        migrate(engine)
+        store = UserStore(engine)
+        if args.action == "list":
+            for user in store.users():
+                print(f"{user.username:<20} {user.role:<11} {user.agent_id or user.agency_id or '-':<8} "
+                      f"{'disabled' if user.disabled else 'active'}")
+            return 0
+        if args.action == "disable":
+            if not store.set_disabled(args.name, True):
+                print(f"no user {args.name}", file=sys.stderr)
+                return 1
+            print(f"user {args.name} disabled (their sessions ended)")
+            return 0
+        if args.action == "add":
+            roster = {a.agent_id for a in load_roster(settings.config_dir / "agents" / "roster.yaml")}
+            agencies = load_directory(settings.config_dir / "outbound" / "agencies.yaml").ids if args.agency else set()
+            check_new_user(args.name, args.role, args.agent, roster, args.agency, agencies)  # before the password
+        elif store.user(args.name) is None:
+            print(f"no user {args.name}", file=sys.stderr)
+            return 1
+        password = _new_password(args.name)
+        if password is None:
+            return 2
+        password_hash = Passwords().hash(password)
+        if args.action == "add":
+            user = store.add_user(args.name, args.role, password_hash, agent_id=args.agent, roster=roster,
+                                  now=time.time(), agency_id=args.agency, agencies=agencies)
+            print(f"user {user.username} added: {user.role}" + (f" of agent {user.agent_id}" if user.agent_id else "")
+                  + (f" of agency {user.agency_id}" if user.agency_id else ""))
+        else:
+            store.set_password(args.name, password_hash)
+            print(f"password of {args.name} changed (their sessions ended)")
+        return 0
+    except DeskError as exc:
+        print(f"hotline user {args.action}: {exc.message}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+
+
+def cmd_recordings(args: argparse.Namespace) -> int:
+    """``purge`` what the retention policy lets go (``--dry-run``: list it only); ``compress``:
+    one pass of the recordings janitor (index and compress the finished recordings)."""
+    from recordings.commands import run_command
+
+    return run_command(_settings(), args.action, dry_run=getattr(args, "dry_run", False))
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """The daily (or period) report, or the per-agent / per-agency table, of the database
+    (hotline/reports/command.py)."""
+    from hotline.reports.command import run_report
+
+    return run_report(_settings(), args)
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    """Agents per interval of a forecast (planning/staffing.py)."""
+    from planning.staffing import run
+
+    return run(args)
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """A scenario through the live routing code on a virtual clock (simulator/cli.py)."""
+    from simulator.cli import run
+
+    return run(args)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -349,8 +515,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("prompts", help="generate IVR prompts").set_defaults(func=cmd_prompts)
     sub.add_parser("render", help="render Asterisk configuration").set_defaults(func=cmd_render)
     sub.add_parser("reload", help="apply edited configuration files").set_defaults(func=cmd_reload)
-    agent = sub.add_parser("agent", help="log in/out, pause/unpause an agent")
-    agent.add_argument("action", choices=["login", "logout", "pause", "unpause"])
+    agent = sub.add_parser("agent", help="log in/out, pause/unpause an agent; set their softphone's SIP password")
+    agent.add_argument("action", choices=["login", "logout", "pause", "unpause", "sip-password"])
     agent.add_argument("id", help="agent id from agents/roster.yaml")
     agent.add_argument("--reason", default="", help="pause reason (login --reason X logs in paused); "
                                                     "with logout --force, why (logged)")
@@ -360,6 +526,58 @@ def main(argv: list[str] | None = None) -> int:
     notice = sub.add_parser("notice", help="emergency notice: a name such as flood_warning, or off")
     notice.add_argument("name")
     notice.set_defaults(func=cmd_notice)
+    user = sub.add_parser("user", help="accounts of the HTTP API: add, list, disable, passwd")
+    user_sub = user.add_subparsers(dest="action", required=True)
+    add = user_sub.add_parser("add", help="add an account (password from HOTLINE_NEW_PASSWORD or typed twice)")
+    add.add_argument("name", help="user name: 2-32 lower-case letters, digits, . _ -")
+    add.add_argument("--role", required=True, choices=["agent", "supervisor", "admin", "agency"])
+    add.add_argument("--agent", default=None, help="an agent's seat (agent id of agents/roster.yaml)")
+    add.add_argument("--agency", default=None, help="an agency user's agency (id of outbound/agencies.yaml)")
+    user_sub.add_parser("list", help="list the accounts")
+    user_sub.add_parser("disable", help="disable an account and end its sessions").add_argument("name")
+    user_sub.add_parser("passwd", help="set a new password and end the sessions").add_argument("name")
+    user.set_defaults(func=cmd_user)
+    rec = sub.add_parser("recordings", help="call recordings: purge per the retention policy, compress one pass")
+    rec_sub = rec.add_subparsers(dest="action", required=True)
+    rec_sub.add_parser("purge", help="remove the recordings the retention policy lets go (HOTLINE_RECORDING_DAYS)"
+                       ).add_argument("--dry-run", action="store_true", help="list what would be removed, change nothing")
+    rec_sub.add_parser("compress", help="index and compress the finished recordings, once")
+    rec.set_defaults(func=cmd_recordings)
+    report = sub.add_parser("report", help="KPIs and reports: daily (or --from/--to), agents, agencies")
+    report.add_argument("kind", choices=["daily", "agents", "agencies"])
+    report.add_argument("--date", default="", help="the local day (default: today)")
+    report.add_argument("--from", dest="start", default="", help="period start, YYYY-MM-DD[THH:MM] (local)")
+    report.add_argument("--to", dest="end", default="", help="period end, exclusive (default: a day after --from)")
+    report.add_argument("--compare", choices=["previous", "year"], default="previous",
+                        help="against the period just before (default) or the same days a year before")
+    report.add_argument("--format", choices=["text", "csv", "json"], default="text")
+    report.add_argument("--out", default="", help="write the report (and charts) into this folder")
+    report.add_argument("--charts", action="store_true", help="with --out: PNG charts of the daily report")
+    report.set_defaults(func=cmd_report)
+    plan = sub.add_parser("plan", help="staffing: agents per interval of a forecast (Erlang A)")
+    plan_sub = plan.add_subparsers(dest="what", required=True)
+    staffing = plan_sub.add_parser("staffing", help="agents per interval for the target, and the staff to schedule")
+    staffing.add_argument("forecast", help="CSV: start,calls[,aht][,group columns] (15-minute or hourly rows)")
+    staffing.add_argument("--aht", type=float, default=240.0, help="seconds of talk and wrap-up (a row's aht wins)")
+    staffing.add_argument("--patience", type=float, default=60.0, help="mean patience in s (0: Erlang C, none hang up)")
+    staffing.add_argument("--target-sl", type=float, default=0.95, help="share of answered calls within the time")
+    staffing.add_argument("--target-seconds", type=float, default=15.0)
+    staffing.add_argument("--target-connect", type=float, default=0.95, help="answered / offered, at least")
+    staffing.add_argument("--shrinkage", type=float, default=0.0, help="share of paid time off the phones (0.3)")
+    staffing.add_argument("--format", choices=["text", "csv"], default="text")
+    plan.set_defaults(func=cmd_plan)
+    simulate = sub.add_parser("simulate", help="run a scenario through the live routing code (virtual clock)")
+    simulate.add_argument("scenario", help="scenario YAML (simulator/scenarios/)")
+    simulate.add_argument("--seed", type=int, default=1)
+    simulate.add_argument("--days", type=int, default=1)
+    simulate.add_argument("--out", default="", help="write every record and its events as JSON lines")
+    simulate.add_argument("--report", action="store_true", help="print the summary and the daily KPI report")
+    simulate.add_argument("--replay", default="", help="recorded calls (JSON lines) to answer with this scenario")
+    simulate.add_argument("--replay-db", action="store_true",
+                          help="answer a day of calls stored in the database with this scenario")
+    simulate.add_argument("--day", default="", help="with --replay-db: the local day, YYYY-MM-DD (default: yesterday)")
+    simulate.add_argument("--db", default="", help="with --replay-db: database URL (default: the configured one)")
+    simulate.set_defaults(func=cmd_simulate)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))

@@ -205,7 +205,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "HOTLINE_ASTERISK_ROOT": str(settings.asterisk_root), "HOTLINE_SIP_PORT": str(settings.sip_port),
         "HOTLINE_RTP_START": str(settings.rtp_start), "HOTLINE_RTP_END": str(settings.rtp_end),
         "HOTLINE_AMI_PORT": str(settings.ami_port), "HOTLINE_AGI_PORT": str(settings.agi_port),
-        "HOTLINE_HTTP_PORT": str(settings.http_port), "HOTLINE_AMI_SECRET": settings.ami_secret,
+        "HOTLINE_HTTP_HOST": settings.http_host, "HOTLINE_SESSION_HOURS": repr(settings.session_hours),
+        "HOTLINE_HTTP_PORT": str(settings.http_port), "HOTLINE_HTTP_ADVERTISE": settings.http_advertise, "HOTLINE_AMI_SECRET": settings.ami_secret,
         "HOTLINE_SIP_SECRET": settings.sip_secret, "HOTLINE_WEB_TOKEN": settings.web_token,
         "HOTLINE_AGI_SECRET": settings.agi_secret,
         "REDIS_URL": settings.redis_url, "HOTLINE_DB_URL": settings.db_url,
@@ -214,4 +215,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "HOTLINE_OUTBOUND_TRUNK": settings.outbound_trunk,
         "HOTLINE_AGENCY_TRUNK": settings.agency_trunk,
         "HOTLINE_ROUTER_TICK": repr(settings.router_tick),
+        "HOTLINE_AGENCY_RING": repr(settings.agency_ring),
+        "HOTLINE_FOLLOW_UP_TICK": repr(settings.follow_up_tick),
+        "HOTLINE_PHONE_QUALIFY": repr(settings.phone_qualify),
     }

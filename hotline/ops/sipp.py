@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import jinja2
 
@@ -81,9 +82,12 @@ def ulaw_tone(seconds: float, hz: float = 425.0, amplitude: int = 8000) -> bytes
     return bytes(out)
 
 
-def _speech(speak: bool) -> dict[str, bytes] | None:
-    """The files a speaking peer needs in its work folder (one second of tone, looped)."""
-    return {SPEECH_FILE: ulaw_tone(1.0)} if speak else None
+def _speech(speak: bool | float) -> dict[str, bytes] | None:
+    """The files a speaking peer needs in its work folder (one second of tone, looped); a
+    number is the tone's frequency (Hz), so a recording tells two speakers apart."""
+    if not speak:
+        return None
+    return {SPEECH_FILE: ulaw_tone(1.0) if speak is True else ulaw_tone(1.0, hz=float(speak))}
 
 
 def _start(role: str, scenario: str, args: list[str], files: dict[str, bytes] | None = None) -> SippPeer:
@@ -101,20 +105,25 @@ def _start(role: str, scenario: str, args: list[str], files: dict[str, bytes] | 
 
 
 def agent_scenario(answer: bool = True, ring_ms: int = 500, hangup_after_ms: int = 0,
-                   speak: bool = False) -> str:
+                   speak: bool | float = False, busy: bool = False, digits: str = "",
+                   digit_delay_ms: int = 1500, inter_digit_ms: int = 1500) -> str:
     """The SIPp scenario of a phone that rings ``ring_ms`` and answers (or never does),
     hanging up itself after ``hangup_after_ms`` when that is set. The one place that fills
     the template's fields, for the tests' phones and ``hotline up``'s demo phones alike."""
     return render_scenario("agent.xml.j2", answer=answer, ring_ms=ring_ms, hangup_after_ms=hangup_after_ms,
-                           speech=SPEECH_FILE if speak else "")
+                           speech=SPEECH_FILE if speak else "", busy=busy, digits=digits,
+                           digit_delay_ms=digit_delay_ms, inter_digit_ms=inter_digit_ms)
 
 
 def start_agent(port: int, media_port: int, answer: bool = True, ring_ms: int = 500,
-                hangup_after_ms: int = 0, speak: bool = False) -> SippPeer:
-    """A phone on 127.0.0.1:port (a call taker's, or a citizen's for callbacks), answering
-    after ring_ms (or never), hanging up itself after hangup_after_ms when that is set;
-    with ``speak`` it streams a tone (PCMU) from its answer to the end of each call."""
-    scenario = agent_scenario(answer, ring_ms, hangup_after_ms, speak)
+                hangup_after_ms: int = 0, speak: bool | float = False, busy: bool = False,
+                digits: str = "", digit_delay_ms: int = 1500, inter_digit_ms: int = 1500) -> SippPeer:
+    """A phone on 127.0.0.1:port (a call taker's, or a citizen's for callbacks and follow-up
+    calls), answering after ring_ms (or never), hanging up itself after hangup_after_ms when
+    that is set; with ``speak`` it streams a tone (PCMU) from its answer to the end of each
+    call; ``digits`` are pressed (SIP INFO) after the answer, the first after
+    ``digit_delay_ms``, the next ones ``inter_digit_ms`` apart."""
+    scenario = agent_scenario(answer, ring_ms, hangup_after_ms, speak, busy, digits, digit_delay_ms, inter_digit_ms)
     return _start(f"agent{port}", scenario, phone_args(port, media_port), _speech(speak))
 
 
@@ -133,7 +142,8 @@ def phone_args(port: int, media_port: int) -> list[str]:
 def start_caller(server_port: int, caller: str, dnis: str = "12345", digits: str = "",
                  digit_delay_ms: int = 1500, inter_digit_ms: int = 1500, hold_ms: int = 4000,
                  local_port: int = 0, media_port: int = 0, calls: int = 1, rate: float = 1.0,
-                 dtmf: str = "", speak: bool = False, source_ip: str = "127.0.0.1") -> SippPeer:
+                 dtmf: str = "", speak: bool | float = False, source_ip: str = "127.0.0.1",
+                 callers: Sequence[str] = ()) -> SippPeer:
     """A citizen dialling ``dnis``; exits 0 when every call completed. With ``speak`` the
     citizen streams a tone (PCMU) from the end of its digits to the end of the call. It sends
     from ``source_ip`` (any 127.x address: another host, for the trunk's address check).
@@ -142,14 +152,20 @@ def start_caller(server_port: int, caller: str, dnis: str = "12345", digits: str
     SIPp replays every pcap with the same RTP timestamps, so a receiver rightly takes a
     second replayed digit for a repeat of the first event."""
     dtmf = dtmf or ("rfc4733" if len(digits) <= 1 else "info")
+    files = dict(_speech(speak) or {})
+    if callers:  # SIPp's injection file: [field0] is the next line's number, call by call
+        files["callers.csv"] = ("SEQUENTIAL\n" + "".join(f"{n};\n" for n in callers)).encode()
+        caller, calls = "[field0]", len(callers)
     scenario = render_scenario("caller.xml.j2", caller=caller, dnis=dnis, digits=digits, dtmf=dtmf,
                        digit_delay_ms=digit_delay_ms, inter_digit_ms=inter_digit_ms, hold_ms=hold_ms,
                                speech=SPEECH_FILE if speak else "")
-    args = ["-i", source_ip, "-mi", source_ip, "-m", str(calls), "-r", str(rate),
-            "-timeout", str(int(hold_ms / 1000) + 60), "-timeout_error"]
+    # -l: SIPp otherwise caps the calls in progress (at 3 with these scenarios' pauses)
+    args = ["-i", source_ip, "-mi", source_ip, "-m", str(calls), "-r", str(rate), "-l", str(calls),
+            "-timeout", str(int(hold_ms / 1000 + calls / rate) + 60), "-timeout_error"]
+    if callers:
+        args += ["-inf", "callers.csv"]
     # SIPp's own default is 5060 when free, which a hotline on this host may be about to bind.
     args += ["-p", str(local_port or free_udp_port(source_ip))]
     if media_port:
         args += ["-mp", str(media_port)]
-    return _start(f"caller{caller}", scenario, [*args, f"127.0.0.1:{server_port}"],
-                  _speech(speak))
+    return _start(f"caller{caller}", scenario, [*args, f"127.0.0.1:{server_port}"], files)

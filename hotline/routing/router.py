@@ -46,7 +46,8 @@ class RouterService:
                  agents: AgentEvents, tasks: TaskOwner, deliver: Callable[[str, str, int], None],
                  tick: float = TICK, channels: Callable[[], Awaitable[set[str]]] | None = None,
                  redis_back: Callable[[], Awaitable[None]] | None = None,
-                 orphans: Callable[[float], Awaitable[int]] | None = None) -> None:
+                 orphans: Callable[[float], Awaitable[int]] | None = None,
+                 fallback_members: Callable[[list[AgentRecord]], None] | None = None) -> None:
         self.controller_id = controller_id
         self.clock = clock
         self.live = live
@@ -60,6 +61,7 @@ class RouterService:
         self.redis_back = redis_back  # rebuilds what an emptied Redis lost, before routing goes on
         self.orphans = orphans  # finishes the calls of dead controllers (sessions/orphans.py)
         self.last_agents: dict[str, AgentRecord] = {}  # the agents as the last routing step read them
+        self.fallback_members = fallback_members  # app_queue's member pauses follow the shifts
         self.wake = asyncio.Event()
         self.is_leader = False
         self._last_sweep = 0.0
@@ -128,6 +130,11 @@ class RouterService:
             await self.sweep(now)
         calls, records = prefetched if prefetched is not None else await live.routing_input()
         self.last_agents = {r.agent_id: r for r in records}  # what a Redis that comes back empty lost
+        if self.fallback_members is not None:
+            self.fallback_members(records)
+        for record in records:  # wrap-ups over: ended in the live state now, not when next read
+            if record.state is AgentState.WRAP_UP and record.wrap_until is not None and record.wrap_until <= now:
+                await self.agents.settle(record.agent_id)
         self._next_due = None
         if self.book.observe(calls, records, now):
             self._prepare_soon()

@@ -13,8 +13,10 @@ database and Asterisk in production, and against in-memory fakes in tests/contra
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Callable
 
 import calls
@@ -35,13 +37,14 @@ from hotline.ports import (
     RecordSink,
     Rings,
 )
+from hotline.sessions import ivr_io
 from hotline.sessions.registry import CallRegistry
 from hotline.tasks import TaskOwner
 from recordings import record_on_answer
 
 log = logging.getLogger(__name__)
-DIGITS = "0123456789*#"
 HEARTBEAT = 2.0
+SCREEN_PART = "screen"  # the saved call's field with the screen pop's extras (JSON)
 DIAL_BEGIN_WAIT = 0.02  # an offer's bookkeeping waits at most this for the agent's DialBegin
 
 
@@ -63,23 +66,41 @@ class SessionDeps:
     tasks: TaskOwner
     place_callback: PlaceCallback
     callbacks_enabled: bool
+    three_party: Any = None  # hotline/three_party/rooms.ThreeParty: takes a call whose legs it moved
+    agency_ring: float = 30.0  # seconds an agency's number rings (an IVR transfer to an agency)
+
+
+class HandedOver(Exception):
+    """The call's legs were moved to a three-party room: the session ends, the call goes on."""
+
+
+def _secs(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 class CallSession:
     """One call held by this controller, for as long as its FastAGI connection lasts."""
 
-    def __init__(self, deps: SessionDeps, channel: AgiChannel) -> None:
+    def __init__(self, deps: SessionDeps, channel: AgiChannel, resumed: calls.Call | None = None) -> None:
+        """``resumed``: the saved value of this call, taken back from the fallback queue after
+        its controller died (hotline/sessions/orphans.py); the call keeps its arrival and, if
+        it was in line, its place (``queued_at``), and does not hear the IVR again."""
         self.deps = deps
         self.config = deps.config.current  # the files in force when the call arrived, to its end
         self.ch = channel
         self.call_id = channel.uniqueid
         self.track = deps.registry.register(self.call_id)
+        self.track.citizen_channel = channel.channel
         self.events: list[CallEvent] = []
         self.record = CallRecord(
             call_id=self.call_id, caller=channel.headers.get("agi_callerid", "unknown"),
-            dnis=channel.arg(1) or channel.headers.get("agi_dnid", ""), arrived_at=self.now(),
+            dnis=channel.arg(1) or channel.headers.get("agi_dnid", ""),
+            arrived_at=resumed.arrived_at if resumed else self.now(),
             attrs={"controller": deps.controller_id},
         )
+        self.resumed = resumed
+        if resumed is not None:
+            self.record = self.record.but(attrs={**self.record.attrs, "resumed_from": resumed.state.value})
         # The call's rules (calls/state.py): the session feeds each step to the machine and
         # the record's outcome is the machine's; it never decides an outcome from flags.
         self.call = calls.start(calls.Arrived(self.record.arrived_at, self.call_id, self.record.caller,
@@ -91,6 +112,8 @@ class CallSession:
         self.keep_in_queue = False
         self._next_announce: float | None = None
         self._queued: tuple[float, Any] | None = None
+        self._resume_queued_at: float | None = None  # a resumed call's place in line
+        self._policy: Any = None  # the queue's policy of the current offer
         self._recording = ""      # the call's recording file, and Dial's U() option that
         self._record_option = ""  # starts it on the agent's answer (both set when queued)
 
@@ -99,6 +122,10 @@ class CallSession:
 
     def event(self, kind: str, **data: Any) -> None:
         self.events.append(CallEvent(self.call_id, self.now(), kind, data))
+
+    def event_at(self, at: float | None, kind: str, **data: Any) -> None:
+        """An event stamped with the moment it happened (e.g. the agent's answer, from DialEnd)."""
+        self.events.append(CallEvent(self.call_id, self.now() if at is None else at, kind, data))
 
     def step(self, event: calls.Event) -> bool:
         """Feed the call's state machine; an illegal step (a late or duplicate event) is
@@ -123,14 +150,22 @@ class CallSession:
         while self._unsaved:
             self._unsaved = False
             try:
-                await self.deps.live.save_call(self.deps.controller_id, calls.to_dict(self.call))
+                await self.deps.live.save_call(self.deps.controller_id,
+                                               {**calls.to_dict(self.call), SCREEN_PART: self._screen()})
             except Exception as exc:
                 log.warning("call %s: state not saved (%s); the call goes on", self.call_id, exc)
                 return
 
+    def _screen(self) -> str:
+        """What the call taker's screen pop shows beyond the call's value: the IVR path and
+        the citizen's calls in the last 30 days (saved with the call, read by the desk)."""
+        return json.dumps({"ivr_path": list(self.record.ivr_path), "repeat_calls": self.record.repeat_calls},
+                          ensure_ascii=False, separators=(",", ":"), default=str)
+
     def _answered_now(self) -> None:
         """The agent answered (AMI DialEnd): the call is talking from now, as a survivor
         would need to know if this controller died during the conversation."""
+        self.track.talking = (self.agent_id, self._policy)
         self._feed_queued()
         if self.call.state is CallState.OFFERED and self.track.answered_at is not None:
             self.step(calls.Answered(self.track.answered_at))
@@ -138,12 +173,17 @@ class CallSession:
     # -- the whole call ---------------------------------------------------------------
     async def run(self) -> None:
         self.event("arrived", caller=self.record.caller, dnis=self.record.dnis)
-        completed = False
+        completed = handed = False
         try:
             await self.ch.run("ANSWER")
-            action = await self._run_ivr()
+            action = self._resumed_action()
+            if action is None:
+                action = await self._run_ivr()
             await self._act(action)
             completed = True
+        except HandedOver:
+            handed = True
+            await self._hand_over()
         except ChannelGone:
             completed = True
             self._caller_left()
@@ -161,7 +201,18 @@ class CallSession:
                 log.exception("call %s: session failed; the dialplan fallback takes the call", self.call_id)
                 self.step(calls.FellBack(self.now(), "session failed"))
         finally:
-            await self._wind_up(completed)
+            if not handed:  # a call handed to a three-party room keeps its saved state, for a survivor
+                await self._wind_up(completed)
+
+    def _resumed_action(self) -> Any:
+        """A resumed call that was in line goes back in line, where it was; None otherwise."""
+        was = self.resumed
+        if was is None or was.queued_at is None or not was.queue or was.queue not in self.config.queues:
+            return None
+        self.event("resumed", state=was.state.value, queued_at=was.queued_at)
+        self._resume_queued_at = was.queued_at
+        flow = ivr.flow_for_dnis(self.config.flows, self.record.dnis)
+        return ivr.Queue(was.queue, was.skills, was.language, was.priority, flow.survey if flow else None)
 
     async def _act(self, action: Any) -> None:
         if isinstance(action, ivr.Queue):
@@ -172,10 +223,46 @@ class CallSession:
             self.record = self.record.but(ended_at=self.now())
         elif isinstance(action, ivr.CallerHungUp):
             raise ChannelGone("caller hung up in the IVR")
+        elif isinstance(action, ivr.TransferToAgency):
+            if not await self._to_agency(action):  # never hung up on: a person takes the call
+                await self._queue_and_connect(ivr.Queue("main", frozenset(), action.language or "zh"))
         else:
-            # Agency transfer and surveys as entry actions are served by a person for now.
+            # A survey as an entry action is served by a person.
             log.warning("call %s: action %r not available, routing to a person", self.call_id, action)
             await self._queue_and_connect(ivr.Queue("main", frozenset(), self.record.language or "zh"))
+
+    async def _to_agency(self, action: Any) -> bool:
+        """The IVR's transfer to an agency: its numbers open now, in the directory's order,
+        through the ``hotline-agency`` context (which dials directory numbers only). True
+        once one answered and the conversation is over; False when none answered."""
+        agency = self.config.directory.get(action.agency)
+        numbers = agency.numbers_to_try(datetime.now()) if agency is not None else ()
+        for attempt, number in enumerate(numbers, 1):
+            dialled = self.now()
+            try:
+                await self.ch.run("EXEC", "Dial", f"Local/{number}@hotline-agency/n,{int(self.deps.agency_ring)}")
+            except ChannelGone:
+                pass  # the citizen hung up (after talking to the agency, or while it rang): see DIALSTATUS
+            self.track.answered_at = None  # the registry took the agency's DialEnd for an agent's answer
+            status = (await self.ch.run("GET VARIABLE", "DIALSTATUS", allow_dead=True)).data
+            answered_at = None
+            if status == "ANSWER":
+                talked = await self.ch.run("GET VARIABLE", "ANSWEREDTIME_MS", allow_dead=True)
+                ms = float(talked.data) if talked.data.replace(".", "", 1).isdigit() else 0.0
+                answered_at = self.now() - ms / 1000.0
+            self.events.append(CallEvent(self.call_id, dialled, "agency_leg", {
+                "leg": attempt - 1, "agency": action.agency, "number": number, "mode": "ivr_transfer",
+                "attempt": attempt, "dialled_at": dialled, "answered_at": answered_at, "ended_at": self.now(),
+                "end": "ended" if answered_at is not None else status.lower() or "failed"}))
+            if answered_at is not None:
+                self.step(calls.Transferred(self.now(), action.agency))
+                self.record = self.record.but(ended_at=self.now(), attrs={
+                    **self.record.attrs, "handling": "transferred", "agencies": [action.agency]})
+                return True
+            if self.ch.hung_up:
+                raise ChannelGone("caller hung up while the agency rang")
+        self.event("agency_unreached", agency=action.agency, tried=len(numbers))
+        return False
 
     # -- IVR ----------------------------------------------------------------------------
     async def _run_ivr(self) -> Any:
@@ -208,28 +295,11 @@ class CallSession:
             return ivr.HungUp()
 
     async def _play(self, prompts: tuple[str, ...], language: str) -> None:
-        for name in prompts:
-            await self.ch.run("STREAM FILE", self.deps.media.prompt_path(name, language), "")
+        await ivr_io.play(self.ch, self.deps.media, prompts, language)
 
     async def _collect(self, c: Any) -> Any:
         """Play the prompts with barge-in, then wait for the rest of the digits."""
-        digits = ""
-        for name in c.prompts[:-1]:
-            result = await self.ch.run("STREAM FILE", self.deps.media.prompt_path(name, c.language), DIGITS)
-            if result.digit:
-                digits = result.digit
-                break
-        if not digits and c.prompts:
-            result = await self.ch.run("STREAM FILE", self.deps.media.prompt_path(c.prompts[-1], c.language), DIGITS)
-            digits = result.digit
-        while len(digits) < c.max_digits and (not c.terminator or not digits.endswith(c.terminator)):
-            result = await self.ch.run("WAIT FOR DIGIT", int(c.timeout * 1000))
-            if not result.digit:
-                break
-            digits += result.digit
-        if c.terminator and digits.endswith(c.terminator):
-            digits = digits[: -len(c.terminator)]
-        return ivr.DigitsEntered(digits) if digits else ivr.TimedOut()
+        return await ivr_io.collect(self.ch, self.deps.media, c)
 
     # -- queue, offer, talk -------------------------------------------------------------
     async def _queue_and_connect(self, action: Any) -> None:
@@ -238,7 +308,7 @@ class CallSession:
         # stands between the queue entry and the agent's INVITE (a path costs ~60 us here).
         self._recording = self.deps.media.recording_path(self.call_id)
         self._record_option = record_on_answer(self._recording)
-        queued_at = self.now()
+        queued_at = self._resume_queued_at or self.now()
         self.record = self.record.but(queue=action.queue, language=action.language,
                                       skills=",".join(sorted(action.skills)),
                                       priority=action.priority, queued_at=queued_at)
@@ -375,6 +445,7 @@ class CallSession:
         ``claim`` starts the Redis claim of a fast offer, which runs while the agent's phone
         rings; if it fails, the ring is withdrawn and the call waits in line."""
         self.agent_id = agent_id
+        self._policy = policy
         self.track.answered_at = None
         self.track.dialing.clear()
         offered_at = self.now()
@@ -404,7 +475,10 @@ class CallSession:
         if self.track.answered_at is not None:
             if self.call.state is CallState.OFFERED:  # DialEnd's hook did not take the step
                 self.step(calls.Answered(self.track.answered_at))
-            self.record = self.record.but(ended_at=self.now())  # the survey, if any, is after the call
+            if self.deps.three_party is not None and self.deps.three_party.holds(self.call_id):
+                raise HandedOver(self.call_id)  # the legs moved to a three-party room: it ends the call
+            # the talk ends here; the call ends when the caller leaves (after the survey, if any)
+            self.record = self.record.but(attrs={**self.record.attrs, "talk_ended_at": self.now()})
             await self.deps.agents.call_ended(agent_id, policy, self.track.answered_at)
             return True
         if status == "CANCEL" or self.ch.hung_up:
@@ -490,12 +564,18 @@ class CallSession:
             at, action = self._queued
             self.step(calls.Queued(at, action.queue, action.language, action.skills, action.priority))
 
+    def _left_at(self) -> float:
+        """When the caller hung up: the HangupRequest's moment (AMI), not when the session
+        noticed (a waiting session notices at its next check, up to 2 s later)."""
+        return self.track.hung_up_at if self.track.hung_up_at is not None else self.now()
+
     def _caller_left(self) -> None:
         self._feed_queued()
         if self.track.answered_at is not None and self.call.state is CallState.OFFERED:
             self.step(calls.Answered(self.track.answered_at))  # answered as the caller hung up
-        self.step(calls.CallerLeft(self.now()))
-        self.record = self.record.but(ended_at=self.record.ended_at or self.now())
+        left = self._left_at()
+        self.step(calls.CallerLeft(left))
+        self.record = self.record.but(ended_at=self.record.ended_at or left)
 
     def _finish(self, completed: bool) -> None:
         """Take the call to its end in the machine (if the session's flow did not) and put
@@ -504,13 +584,25 @@ class CallSession:
         self._feed_queued()
         if self.track.answered_at is not None and self.call.state is CallState.OFFERED:
             self.step(calls.Answered(self.track.answered_at))
+        left = self.track.hung_up_at if self.track.hung_up_at is not None else now
         if self.call.state in (CallState.TALKING, CallState.SURVEY):
-            self.step(calls.Ended(self.record.ended_at or now))
+            self.step(calls.Ended(self.record.ended_at or left))
         elif completed and self.call.state is CallState.IN_IVR:
-            self.step(calls.IvrEnded(now))
+            self.step(calls.IvrEnded(left))
         elif completed and self.call.state in (CallState.QUEUED, CallState.OFFERED):
-            self.step(calls.CallerLeft(now))
+            self.step(calls.CallerLeft(left))
         self.record = self.record.but(outcome=self.call.outcome.value)
+
+    async def _hand_over(self) -> None:
+        """A three-party operation took the citizen and the call taker out of this session's
+        Dial (hotline/three_party): the room writes the record when the legs end, from this
+        one. Returning at once closes the FastAGI socket, which lets Asterisk run the redirect."""
+        self.record = self.record.but(answered_at=self.track.answered_at, agent_id=self.agent_id,
+                                      recording=self._recording, outcome=calls.Outcome.ANSWERED.value)
+        self.event_at(self.track.answered_at, "answered", agent=self.agent_id)
+        self.event("three_party_started")
+        self.deps.registry.unregister(self.call_id)
+        await self.deps.three_party.take_over(self.call_id, self.record, self.events)
 
     async def _wind_up(self, completed: bool) -> None:
         now = self.now()
@@ -519,9 +611,13 @@ class CallSession:
             self.record = self.record.but(answered_at=self.track.answered_at,
                                           agent_id=self.agent_id or self.record.agent_id,
                                           recording=self._recording)
-            self.event("answered", agent=self.record.agent_id, at=self.track.answered_at)
-        self.record = self.record.but(ended_at=self.record.ended_at or now)
+            self.event_at(self.track.answered_at, "answered", agent=self.record.agent_id)
+        left = self.track.hung_up_at if self.track.hung_up_at is not None else now
+        self.record = self.record.but(ended_at=self.record.ended_at or left)
         self.event("ended", outcome=self.record.outcome)
+        log.info("call ended: %s, queue %s, wait %s s, talk %s s, agent %s", self.record.outcome,
+                 self.record.queue or "-", _secs(self.record.wait_seconds), _secs(self.record.talk_seconds),
+                 self.record.agent_id or "-")
         self.deps.registry.unregister(self.call_id)
         try:
             if not self.keep_in_queue:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -18,6 +19,7 @@ from hotline.ports import RecordSink
 from hotline.store.calls import CallStore
 
 log = logging.getLogger(__name__)
+SETTLE = 3.0  # seconds a finished fallback call's last line must be old before it is stored
 
 
 class FallbackReconciler:
@@ -28,12 +30,19 @@ class FallbackReconciler:
         self._records = records
         self._recording_path = recording_path
 
+    async def served(self) -> dict[str, queue_log.Served]:
+        """The dialplan's SERVED lines: calls an agent answered while no session held them."""
+        if not self._path.exists():
+            return {}
+        text = await asyncio.to_thread(self._path.read_text, errors="replace")
+        return queue_log.served(text.splitlines())
+
     async def reconcile(self) -> int:
         """Store the calls app_queue served that are not stored yet; return how many."""
         if not self._path.exists():
             return 0
         records = queue_log.fold(self._path.read_text(errors="replace").splitlines(),
-                                 recording_of=self._recording_path)
+                                 recording_of=self._recording_path, settled_before=time.time() - SETTLE)
         known = await asyncio.to_thread(self._store.known_ids, records.keys())
         fresh = [r for cid, r in records.items() if cid not in known]
         for record in fresh:

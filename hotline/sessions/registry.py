@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Mapping
 
-from hotline.asterisk.ami_events import AmiEvent, DialBegin, DialEnd, Hangup
+from hotline.asterisk.ami_events import AmiEvent, DialBegin, DialEnd, Hangup, HangupRequested
 from hotline.asterisk.channels import agent_of
 from hotline.tasks import TaskOwner
 
@@ -31,9 +31,13 @@ class CallTrack:
     hangup: asyncio.Event = field(default_factory=asyncio.Event)
     assignment: "asyncio.Queue[tuple[str, int]]" = field(default_factory=asyncio.Queue)
     answered_at: float | None = None
+    hung_up_at: float | None = None  # when the caller asked to hang up (HangupRequest): the exact end
     dialing: asyncio.Event = field(default_factory=asyncio.Event)  # the current offer's DialBegin came
     resync: asyncio.Event = field(default_factory=asyncio.Event)  # Redis came back: is the call still in line?
     on_answer: Callable[[], None] = lambda: None  # the session's hook: the agent answered (DialEnd ANSWER)
+    agent_channel: str = ""  # the answered agent leg's channel name (three-party calls move it)
+    citizen_channel: str = ""  # the caller's channel name
+    talking: tuple[str, Any] | None = None  # (agent id, queue policy) while the call is talking
 
 
 class CallRegistry:
@@ -56,7 +60,7 @@ class CallRegistry:
         self._ringing: dict[str, str] = {}  # agent id -> the agent leg our Dial is ringing
         self._withdraw_on_dial: dict[str, float] = {}  # agent id -> until when
         self.handlers: Mapping[type, Callable[[Any], None]] = {
-            Hangup: self._on_hangup, DialBegin: self._on_dial_begin, DialEnd: self._on_dial_end}
+            Hangup: self._on_hangup, HangupRequested: self._on_hangup, DialBegin: self._on_dial_begin, DialEnd: self._on_dial_end}
 
     # -- sessions ---------------------------------------------------------------------------
     def register(self, call_id: str) -> CallTrack:
@@ -108,9 +112,11 @@ class CallRegistry:
         if handler is not None:
             handler(event)
 
-    def _on_hangup(self, event: Hangup) -> None:
+    def _on_hangup(self, event: Hangup | HangupRequested) -> None:
         track = self.tracks.get(event.uniqueid)
         if track is not None:
+            if track.hung_up_at is None:
+                track.hung_up_at = self._clock()
             track.hangup.set()
 
     def _on_dial_begin(self, event: DialBegin) -> None:
@@ -130,5 +136,6 @@ class CallRegistry:
         track = self.tracks.get(event.uniqueid)
         if track is not None and event.status == "ANSWER":
             track.answered_at = self._clock()
+            track.agent_channel = event.dest_channel
             track.on_answer()
             self._tasks.spawn(self._agent_answered(agent_id), f"answered-{agent_id}")

@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from alembic import command
 from alembic.config import Config
@@ -20,7 +20,7 @@ from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from calls.records import CallEvent, CallRecord, utc
-from sql.schema import call_events, calls
+from sql.schema import call_events, call_legs, calls
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parents[2] / "sql" / "migrations"
@@ -72,19 +72,62 @@ def _row(record: CallRecord) -> dict[str, Any]:
     }
 
 
+def _epoch(value: datetime | None) -> float | None:
+    """Epoch seconds of a stored time (SQLite gives naive UTC datetimes, PostgreSQL aware ones)."""
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
+
+
+def record_of_row(row: Mapping[str, Any]) -> CallRecord:
+    """The ``CallRecord`` a ``calls`` row was saved from (``_row`` backwards; times to the
+    microsecond the column keeps; ``wait_seconds`` and ``talk_seconds`` are the record's own
+    properties again)."""
+    return CallRecord(
+        call_id=row["call_id"], caller=row["caller"], dnis=row["dnis"], arrived_at=_epoch(row["arrived_at"]) or 0.0,
+        source=row["source"], queue=row["queue"] or "", language=row["language"] or "", skills=row["skills"] or "",
+        priority=int(row["priority"] or 0), repeat_calls=int(row["repeat_calls"] or 0),
+        queued_at=_epoch(row["queued_at"]), answered_at=_epoch(row["answered_at"]), ended_at=_epoch(row["ended_at"]),
+        agent_id=row["agent_id"] or "", outcome=row["outcome"], ivr_path=tuple(row["ivr_path"] or ()),
+        recording=row["recording"] or "", attrs=dict(row["attrs"] or {}))
+
+
+def _leg_row(call_id: str, leg: dict[str, Any]) -> dict[str, Any]:
+    """A ``call_legs`` row from an ``agency_leg`` event's data (hotline/three_party/rooms.py)."""
+    def at(key: str) -> datetime | None:
+        return _when(float(leg[key])) if leg.get(key) is not None else None
+
+    return {"call_id": call_id, "leg": int(leg["leg"]), "agency_id": str(leg["agency"]),
+            "number": str(leg["number"]), "mode": str(leg.get("mode") or ""), "attempt": int(leg.get("attempt") or 1),
+            "dialled_at": at("dialled_at"), "answered_at": at("answered_at"), "ended_at": at("ended_at"),
+            "end_reason": leg.get("end")}
+
+
 class CallStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     def save(self, record: CallRecord, events: Iterable[CallEvent] = ()) -> None:
-        """Insert or replace the record and append its events, in one transaction."""
+        """Insert or replace the record and append its events, in one transaction; each
+        ``agency_leg`` event also becomes a ``call_legs`` row (replaced with the record)."""
         row = _row(record)
+        events = list(events)
+        legs = [_leg_row(record.call_id, e.data) for e in events if e.kind == "agency_leg"]
         with self.engine.begin() as conn:
             conn.execute(calls.delete().where(calls.c.call_id == record.call_id))
             conn.execute(calls.insert().values(**row))
             rows = [{"call_id": e.call_id, "at": _when(e.at), "kind": e.kind, "data": e.data} for e in events]
             if rows:
                 conn.execute(call_events.insert(), rows)
+            if legs:
+                conn.execute(call_legs.delete().where(call_legs.c.call_id == record.call_id))
+                conn.execute(call_legs.insert(), legs)
+
+    def legs(self, call_id: str) -> list[dict[str, Any]]:
+        """The call's agency legs, in the order they were dialled."""
+        with self.engine.connect() as conn:
+            q = select(call_legs).where(call_legs.c.call_id == call_id).order_by(call_legs.c.leg)
+            return [dict(r) for r in conn.execute(q).mappings()]
 
     def get(self, call_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
@@ -114,6 +157,14 @@ class CallStore:
         with self.engine.connect() as conn:
             q = select(calls).order_by(calls.c.arrived_at.desc()).limit(limit)
             return [dict(r) for r in conn.execute(q).mappings()]
+
+    def records(self, start: float, end: float) -> list[CallRecord]:
+        """The records of the calls that arrived in ``[start, end)`` (epoch seconds), as the
+        values they were saved from, in order of arrival (what-if replay: simulator.replay)."""
+        with self.engine.connect() as conn:
+            q = (select(calls).where(calls.c.arrived_at >= utc(start), calls.c.arrived_at < utc(end))
+                 .order_by(calls.c.arrived_at, calls.c.call_id))
+            return [record_of_row(r) for r in conn.execute(q).mappings()]
 
 
 def _encode(record: CallRecord, events: list[CallEvent]) -> str:

@@ -270,9 +270,18 @@ class InMemoryLiveState:
         return True
 
     # -- controller liveness --------------------------------------------------------------
-    async def heartbeat(self, controller_id: str, ttl_ms: int) -> None:
+    async def heartbeat(self, controller_id: str, ttl_ms: int, api_url: str = "") -> None:
         await _round_trip()
-        self._set_expiring(self._names.alive(controller_id), "1", ttl_ms)
+        self._set_expiring(self._names.alive(controller_id), api_url or "1", ttl_ms)
+
+    async def api_url(self, controller_id: str) -> str | None:
+        await _round_trip()
+        value = self._unexpired(self._names.alive(controller_id))
+        return value if value and value.startswith("http") else None
+
+    async def call_owner(self, call_id: str) -> str | None:
+        await _round_trip()
+        return self._held.get(call_id, {}).get("owner") or None
 
     async def alive(self, controller_ids: set[str]) -> set[str]:
         if not controller_ids:
@@ -327,6 +336,16 @@ class InMemoryLiveState:
     async def forget_call(self, call_id: str) -> None:
         await _round_trip()
         self._held.pop(call_id, None)
+
+    async def saved_call(self, call_id: str) -> dict[str, str] | None:
+        await _round_trip()
+        saved = self._held.get(call_id)
+        return {k: v for k, v in saved.items() if k != "owner"} if saved else None
+
+    async def save_call_part(self, call_id: str, part: str, value: str) -> None:
+        await _round_trip()
+        if call_id in self._held:
+            self._held[call_id] = {**self._held[call_id], part: value}
 
     async def held_calls(self) -> list[tuple[str, dict[str, str]]]:
         await _round_trip()

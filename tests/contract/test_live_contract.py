@@ -482,3 +482,16 @@ def test_lua_agent_free_before_time_zero(lua_free: Any) -> None:
     """A wrap-up without an end time is over for both (Lua once read it as wrap_until=0)."""
     record = AgentRecord("1001", S.WRAP_UP, 0.0, wrap_until=None)
     assert lua_free(record, -1.0) == is_available(record, -1.0)
+
+
+async def test_a_saved_call_takes_extra_parts_only_while_it_is_held(backend: Backend) -> None:
+    """The three-party room saves its value beside the call's; a write that comes after the
+    call was stored and forgotten must not bring a saved state back."""
+    live = backend.live
+    await live.save_call("c1", {"call_id": "c1", "state": "talking"})  # type: ignore[attr-defined]
+    await live.save_call_part("c1", "three_way", '{"state":"conference"}')  # type: ignore[attr-defined]
+    assert await live.saved_call("c1") == {"call_id": "c1", "state": "talking",  # type: ignore[attr-defined]
+                                           "three_way": '{"state":"conference"}'}
+    await live.forget_call("c1")  # type: ignore[attr-defined]
+    await live.save_call_part("c1", "three_way", "{}")  # type: ignore[attr-defined]
+    assert await live.saved_call("c1") is None  # type: ignore[attr-defined]

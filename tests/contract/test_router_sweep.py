@@ -139,3 +139,17 @@ async def test_an_emptied_redis_gets_the_agents_back_as_the_leader_last_saw_them
     assert [await w.state(a) for a in ("2001", "2002", "2003")] == [
         AgentState.AVAILABLE, AgentState.PAUSED, AgentState.LOGGED_OUT]
     assert (await w.live.agent("2002")).pause_reason == "lunch"  # type: ignore[union-attr]
+
+
+async def test_a_logged_out_agent_whose_phone_the_fallback_queue_rings_stays_logged_out() -> None:
+    """During the outage app_queue rang every seat; a channel of a seat the leader last saw
+    logged out is a ring, not a shift: Redis back empty rebuilds it logged out."""
+    from hotline.live.reseed import reseed_agents
+
+    w = World()
+    roster = [RosterAgent(a, a, frozenset({"zh"}), ()) for a in ("2001", "2002")]
+    last_seen = {"2001": AgentRecord("2001", AgentState.LOGGED_OUT, since=NOW - 50),
+                 "2002": AgentRecord("2002", AgentState.AVAILABLE, since=NOW - 50)}
+    w.phones = {"PJSIP/2001-00000010", "PJSIP/2002-00000011"}
+    done = await reseed_agents(w.live, roster, w.agents, w.channels, w.now, last_seen=last_seen)
+    assert (done.on_call, done.logged_out) == (("2002",), ("2001",))

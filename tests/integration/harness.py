@@ -32,6 +32,11 @@ AGENTS = [
     {"id": "2003", "name": "English Seat", "languages": ["zh", "en"], "skills": {"education": 3}},
     {"id": "2004", "name": "Japanese Seat", "languages": ["zh", "ja", "ko"], "skills": {"business_env": 4}},
 ]
+# A seat for a real softphone (baresip, tests/integration/softphone.py): no fixed contact, it
+# registers with its own password. Not in AGENTS: tests that log in every SIPp seat leave it out.
+SOFTPHONE_SEAT = {"id": "2009", "name": "Softphone Seat", "languages": ["zh"], "skills": {"traffic": 3}}
+# The supervisor's phone (agents/supervisors.yaml): a baresip that registers, in tests.
+SUPERVISOR_PHONE = {"id": "9001", "name": "Test supervisor"}
 # Every port of the test instance sits above this base (default 25000), so a second run
 # (e.g. CI beside a developer's run) can use another base.
 BASE = int(os.environ.get("HOTLINE_TEST_PORT_BASE", "25000"))
@@ -48,6 +53,7 @@ TEST_PROVINCE = {"announce_interval": 3, "callback_offer_after": 2, "callback_ri
 # The business line keeps a longer wrap-up than main, to show it is honoured across queues.
 TEST_BUSINESS = {"wrapup_seconds": 8}
 CITIZEN_PHONE_PORT = BASE + 1500  # where the outbound (callback) trunk points
+AGENCY_PORT = BASE + 1600  # where the agency trunk points: the agencies' phones (SIPp)
 
 
 def make_config_dir(base: Path) -> Path:
@@ -55,7 +61,9 @@ def make_config_dir(base: Path) -> Path:
     cfg = base / "config"
     (cfg / "agents").mkdir(parents=True, exist_ok=True)
     roster = [{**a, "contact": f"sip:{a['id']}@127.0.0.1:{AGENT_PORT[a['id']]}", "login": False} for a in AGENTS]
+    roster.append({**SOFTPHONE_SEAT, "login": False})
     (cfg / "agents" / "roster.yaml").write_text(yaml.safe_dump({"agents": roster}))
+    (cfg / "agents" / "supervisors.yaml").write_text(yaml.safe_dump({"phones": [SUPERVISOR_PHONE]}))
     (cfg / "queues").mkdir(exist_ok=True)
     queues = yaml.safe_load((PROJECT_ROOT / "queues" / "queues.yaml").read_text())
     queues["defaults"].update(TEST_QUEUE_DEFAULTS)
@@ -67,6 +75,7 @@ def make_config_dir(base: Path) -> Path:
     (cfg / "queues" / "queues.yaml").write_text(yaml.safe_dump(queues, allow_unicode=True))
     shutil.copytree(PROJECT_ROOT / "outbound", cfg / "outbound", dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    shutil.copytree(PROJECT_ROOT / "knowledge" / "articles", cfg / "knowledge" / "articles", dirs_exist_ok=True)
     (cfg / "ivr").mkdir(exist_ok=True)
     shutil.copytree(PROJECT_ROOT / "ivr" / "flows", cfg / "ivr" / "flows", dirs_exist_ok=True)
     sounds = cfg / "ivr" / "sounds"
@@ -84,6 +93,7 @@ class Hotline:
                             agi_peers=(f"127.0.0.1:{BASE + 73}", f"127.0.0.1:{BASE + 74}"),
                             rtp_start=BASE + 2000, rtp_end=BASE + 2999,
                             outbound_trunk=f"127.0.0.1:{CITIZEN_PHONE_PORT}",
+                            agency_trunk=f"127.0.0.1:{AGENCY_PORT}", agency_ring=4, phone_qualify=5, follow_up_tick=1.0,
                             config_dir=make_config_dir(base), db_url=db_url)
         self.settings: Settings = settings.with_overrides(redis_url=services.ensure_redis(settings))
         self.redis = redis.Redis.from_url(self.settings.redis_url, decode_responses=True)
@@ -115,6 +125,7 @@ class Hotline:
         settings = self.settings.with_overrides(**overrides)
         services.start_daemon(settings, "controller", services.controller_argv(), env=services.settings_env(settings))
         assert services.wait_port(settings.agi_port, 30), self.controller_log()
+        assert services.wait_port(settings.http_port, 30), self.controller_log()  # the API comes up last
         if "redis_url" not in overrides:
             self.wait_for(lambda: self.redis.get(self.keys.leader), 10, "controller never took the router lead")
 
@@ -124,9 +135,11 @@ class Hotline:
 
     def start_second_controller(self) -> None:
         """Another controller process on the second FastAGI port, sharing Redis and the DB."""
-        env = {**services.settings_env(self.settings), "HOTLINE_AGI_PORT": str(BASE + 74)}
+        env = {**services.settings_env(self.settings), "HOTLINE_AGI_PORT": str(BASE + 74),
+               "HOTLINE_HTTP_PORT": str(BASE + 81)}
         services.start_daemon(self.settings, "controller2", services.controller_argv(), env=env)
         assert services.wait_port(BASE + 74, 30), self.controller_log("controller2")
+        assert services.wait_port(BASE + 81, 30), self.controller_log("controller2")
 
     def stop_second_controller(self) -> None:
         services.stop_daemon(self.settings, "controller2")
@@ -135,11 +148,16 @@ class Hotline:
         """What ``hotline reload`` does: validate and render, reload Asterisk, SIGHUP the controller."""
         import signal
 
-        marker = self.controller_log().count("configuration reloaded")
+        whole = 10**9  # the whole log: a count over a tail slides when other lines come in
+        # a controller still starting has no SIGHUP handler yet: the signal would end it
+        self.wait_for(lambda: " up: FastAGI" in self.controller_log(tail=whole), 30,
+                      "controller never came up:\n" + self.controller_log())
+        time.sleep(0.2)
+        marker = self.controller_log(tail=whole).count("configuration reloaded")
         prepare(self.settings)
         asterisk_process.cli(self.settings, "core reload")
         os.kill(int(services.pid_file(self.settings, "controller").read_text()), signal.SIGHUP)
-        self.wait_for(lambda: self.controller_log().count("configuration reloaded") > marker, 10,
+        self.wait_for(lambda: self.controller_log(tail=whole).count("configuration reloaded") > marker, 10,
                       "controller did not reload:\n" + self.controller_log())
 
     def controller_log(self, name: str = "controller", tail: int = 5000) -> str:
@@ -160,13 +178,46 @@ class Hotline:
         self.peers.append(peer)
         return peer
 
-    def citizen_phone(self, hangup_after_ms: int = 2000, answer: bool = True, speak: bool = False) -> SippPeer:
-        """The phone the outbound trunk reaches: a citizen being called back."""
+    def citizen_phone(self, hangup_after_ms: int = 2000, answer: bool = True, speak: bool | float = False,
+                      digits: str = "", digit_delay_ms: int = 1500, inter_digit_ms: int = 1500) -> SippPeer:
+        """The phone the outbound trunk reaches: a citizen being called back (or followed up:
+        ``digits`` are the answers they press)."""
         self._media += 10
         peer = start_agent(CITIZEN_PHONE_PORT, self._media, answer=answer, ring_ms=300,
-                           hangup_after_ms=hangup_after_ms, speak=speak)
+                           hangup_after_ms=hangup_after_ms, speak=speak, digits=digits,
+                           digit_delay_ms=digit_delay_ms, inter_digit_ms=inter_digit_ms)
         self.peers.append(peer)
         return peer
+
+    def agency_phone(self, answer: bool = True, ring_ms: int = 300, hangup_after_ms: int = 0,
+                     speak: bool | float = False, busy: bool = False) -> SippPeer:
+        """The phone every agency number reaches over the agency trunk."""
+        self._media += 10
+        peer = start_agent(AGENCY_PORT, self._media, answer=answer, ring_ms=ring_ms,
+                           hangup_after_ms=hangup_after_ms, speak=speak, busy=busy)
+        self.peers.append(peer)
+        return peer
+
+    def api_token(self, username: str, role: str = "agent", agent_id: str | None = None) -> str:
+        """An account made as ``hotline user add`` makes it (in the instance's database), then
+        logged in over HTTP: the bearer token."""
+        import httpx
+
+        from hotline.api.passwords import Passwords
+        from hotline.api.users import UserStore
+
+        users = UserStore(self.store.engine)
+        if users.user(username) is None:
+            users.add_user(username, role, Passwords().hash("pass-" + username), agent_id=agent_id,
+                           roster={a["id"] for a in [*AGENTS, SOFTPHONE_SEAT]}, now=time.time())
+        reply = httpx.post(f"{self.api}/session", json={"username": username, "password": "pass-" + username},
+                           timeout=10)
+        assert reply.status_code == 200, reply.text
+        return str(reply.json()["token"])
+
+    @property
+    def api(self) -> str:
+        return f"http://127.0.0.1:{self.settings.http_port}/api/v1"
 
     def desk(self, action: str, agent_id: str, *args: Any) -> Any:
         """Run an AgentService action against live state, as the agent desk/CLI would."""
@@ -180,6 +231,11 @@ class Hotline:
         for key in self.redis.scan_iter(match=self.keys.call("*")):
             self.redis.delete(key)
         self.redis.delete(self.keys.waiting)
+        # the agents' state log too: a controller started on an empty Redis re-seeds agents from it
+        from hotline.store.agent_states import AgentStateStore, StateChange
+
+        AgentStateStore(self.store.engine).append(
+            StateChange(a["id"], time.time(), "logged_out") for a in [*AGENTS, SOFTPHONE_SEAT])
         for a in AGENTS:  # written as the controller writes them: the record's own serialisation
             record = AgentRecord(agent_id=a["id"], state=AgentState.LOGGED_OUT, since=time.time())
             self.redis.delete(self.keys.agent(a["id"]))
@@ -188,7 +244,7 @@ class Hotline:
 
     # -- citizens -------------------------------------------------------------------------
     def call(self, caller: str, digits: str = "", dnis: str = "12345", hold_ms: int = 3000,
-             digit_delay_ms: int = 1200, inter_digit_ms: int = 1500, speak: bool = False,
+             digit_delay_ms: int = 1200, inter_digit_ms: int = 1500, speak: bool | float = False,
              source_ip: str = "127.0.0.1") -> SippPeer:
         """A citizen's call through the trunk (the carrier is 127.0.0.1; ``source_ip`` another
         loopback address plays a host that is not the carrier)."""
@@ -220,8 +276,20 @@ class Hotline:
         (8 kHz, 16-bit mono: 16,000 bytes a second after the header)."""
         assert rec["recording"].endswith(f"/recordings/{rec['call_id']}.wav"), rec["recording"]
         path = self.settings.asterisk_root / rec["recording"].lstrip("/")
-        self.wait_for(lambda: path.exists() and path.stat().st_size > 44 + 16_000 * seconds, 10,
-                      f"no recording of {seconds} s at {path}")
+
+        def compressed_seconds() -> float:
+            """The controller's janitor may have compressed the WAV already (a pass a minute):
+            its index then holds the recording's length."""
+            from sqlalchemy import select
+
+            from sql.schema import recordings
+            with self.store.engine.connect() as conn:
+                row = conn.execute(select(recordings.c.seconds, recordings.c.compressed_at).where(
+                    recordings.c.call_id == rec["call_id"], recordings.c.part == "call")).first()
+            return float(row.seconds or 0.0) if row is not None and row.compressed_at is not None else 0.0
+
+        self.wait_for(lambda: (path.exists() and path.stat().st_size > 44 + 16_000 * seconds)
+                      or compressed_seconds() >= seconds, 10, f"no recording of {seconds} s at {path}")
 
     @staticmethod
     def wait_for(check: Callable[[], Any], timeout: float, message: str) -> Any:

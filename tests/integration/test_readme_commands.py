@@ -46,7 +46,7 @@ class Instance:
             self.env.pop(key, None)
 
     def _copy_shipped_config(self) -> None:
-        for folder in ("agents", "queues", "outbound"):
+        for folder in ("agents", "queues", "outbound", "knowledge"):
             shutil.copytree(PROJECT_ROOT / folder, self.config / folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
         (self.config / "ivr").mkdir()
         shutil.copytree(PROJECT_ROOT / "ivr" / "flows", self.config / "ivr" / "flows")
@@ -174,6 +174,21 @@ def test_agent_commands_change_the_agents_state(demo: Instance) -> None:
     forced = ok(demo.hotline("agent", "logout", "1004", "--force", "--reason", "call gone after a crash"))
     assert "agent 1004: logged_out" in forced
     assert "agent 1004: available" in ok(demo.hotline("agent", "login", "1004"))
+
+
+def test_the_daily_report_and_the_recordings_purge_run_as_typed(demo: Instance) -> None:
+    """The supervisors' commands of the README, on the demo's own calls of today."""
+    import datetime as dt
+
+    today = dt.date.today().isoformat()
+    out = ok(demo.hotline("report", "daily", "--date", today, "--format", "csv", "--out", "var/reports", "--charts"))
+    reports = PROJECT_ROOT / "var" / "reports"  # typed in the project folder
+    written = sorted(p.name for p in reports.iterdir()) if reports.exists() else []
+    assert any(n.endswith(".csv") for n in written) and any(n.endswith(".png") for n in written), (out, written)
+    text = ok(demo.hotline("report", "daily", "--date", today))
+    assert "answered" in text.lower() or "接通" in text, text
+    dry = ok(demo.hotline("recordings", "purge", "--dry-run"))
+    assert "purge" in dry.lower() or "recording" in dry.lower(), dry
 
 
 def test_the_emergency_notice_is_heard_by_new_calls_until_switched_off(demo: Instance) -> None:

@@ -85,9 +85,12 @@ def test_two_controllers_never_ring_one_agent_for_two_calls(fresh: Hotline) -> N
     fresh.start_second_controller()
     try:
         log_in(fresh, *(a["id"] for a in AGENTS))
-        # 4 agents, 6 callers: the first 4 talk ~10 s; the last 2 wait for an agent to free up.
+        # 4 agents, 6 callers: the first 4 are answered (only 2002 holds traffic, so two of them
+        # wait for the 10 s relaxation) and stay 18 s from the IVR's answer; the last 2 wait for
+        # an agent to free up. 12 s left the relaxed callers under a second of talk, and a slow
+        # machine hung one of them up before its agent answered.
         callers = [f"137000001{i:02d}" for i in range(6)]
-        peers = [fresh.call(c, digits="1", hold_ms=12000 if i < 4 else 40000) for i, c in enumerate(callers)]
+        peers = [fresh.call(c, digits="1", hold_ms=18000 if i < 4 else 45000) for i, c in enumerate(callers)]
         for peer in peers:
             assert peer.wait(timeout=120) == 0, peer.errors()
         records = [fresh.record(c, timeout=30) for c in callers]

@@ -60,6 +60,7 @@ class TestQueuePolicy:
             ({"wrapup_seconds": -1}, "wrapup_seconds"),
             ({"priority": 1.5}, "priority"),
             ({"name": ""}, "name"),
+            ({"multilingual_last": "yes"}, "multilingual_last"),
         ],
     )
     def test_rejects_bad_values(self, changes: dict[str, object], message: str) -> None:

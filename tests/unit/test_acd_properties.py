@@ -9,6 +9,7 @@ priority-greedy, callback pacing, determinism).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -21,6 +22,7 @@ from acd import (
     RelaxStep,
     Snapshot,
     Tuning,
+    fairness_key,
     order_calls,
     queue_key,
     relax_step,
@@ -101,17 +103,24 @@ def worlds(draw: st.DrawFn, callbacks: bool = True, languages: tuple[str, ...] =
     agent_fields = draw(st.lists(_agent_fields(languages, min(3, len(languages))), max_size=size))
     call_fields = draw(st.lists(_call_fields(languages), max_size=size))
     share = draw(st.sampled_from((0.0, 0.25, 0.5, 1.0)))
+    multilingual_last = {name: draw(st.booleans()) for name in POLICIES}
     return Snapshot(
         calls=tuple(_call(i, f, callbacks) for i, f in enumerate(call_fields)),
         agents=tuple(_agent(i, f) for i, f in enumerate(agent_fields)),
-        queues={name: _with_share(policy, share) for name, policy in POLICIES.items()},
+        queues={name: _with_share(policy, share, multilingual_last[name]) for name, policy in POLICIES.items()},
         tuning=Tuning(occupancy_weight=draw(st.sampled_from((0.0, 0.02)))),
     )
 
 
-def _with_share(policy: QueuePolicy, share: float) -> QueuePolicy:
+def _with_share(policy: QueuePolicy, share: float, multilingual_last: bool = False) -> QueuePolicy:
     fields = {f: getattr(policy, f) for f in ("name", "priority", "relaxation", "line_skills")}
-    return QueuePolicy(**fields, callback_max_share=share)
+    return QueuePolicy(**fields, callback_max_share=share, multilingual_last=multilingual_last)
+
+
+def _rule(snapshot: Snapshot, on: bool) -> Snapshot:
+    """``snapshot`` with ``multilingual_last`` set to ``on`` on every queue."""
+    queues = {n: replace(p, multilingual_last=on) for n, p in snapshot.queues.items()}
+    return Snapshot(snapshot.calls, snapshot.agents, queues, snapshot.tuning)
 
 
 # -- the reference ------------------------------------------------------------
@@ -170,6 +179,29 @@ def edges_of(snapshot: Snapshot) -> dict[str, set[str]]:
 
 def assigned(result: tuple[Assignment, ...]) -> dict[str, str]:
     return {a.call_id: a.agent_id for a in result}
+
+
+def ref_pick(snapshot: Snapshot, call: Call) -> str | None:
+    """The agent a lone ``call`` gets, by the documented choice read literally: the
+    preferred agent if eligible; else the smallest (not one of the line's own seats,
+    -line-skill level, -call-skill level, languages spoken if the queue's
+    ``multilingual_last``, fairness key)."""
+    eligible = ref_eligible(snapshot, call)
+    if not eligible:
+        return None
+    if call.preferred_agent in eligible:
+        return call.preferred_agent
+    policy = snapshot.queues[call.queue]
+
+    def level(agent: Agent, skills: frozenset[str]) -> int:
+        return min((agent.level(s) for s in skills), default=0)
+
+    def key(agent: Agent) -> tuple:  # type: ignore[type-arg]
+        breadth = len(agent.languages) if policy.multilingual_last else 0
+        return (not agent.serves(call.queue), -level(agent, policy.line_skills), -level(agent, call.skills), breadth,
+                fairness_key(agent, snapshot.tuning))
+
+    return min((a for a in snapshot.agents if a.agent_id in eligible), key=key).agent_id
 
 
 # -- properties ---------------------------------------------------------------
@@ -245,6 +277,25 @@ def test_callbacks_cost_live_calls_at_most_their_caps(snapshot: Snapshot) -> Non
         taken = sum(1 for a in result if a.call_id in callbacks and a.queue == name)
         allowance += min(taken, int(policy.callback_max_share * serving))
     assert len(baseline - served_live) <= allowance
+
+
+@ACD
+@given(worlds())
+def test_a_lone_call_gets_the_agent_the_documented_choice_names(snapshot: Snapshot) -> None:
+    """Preferred, own seats, line skills, call skills, fewest languages (when the queue
+    says so), fairness: for every call of the world standing alone in line."""
+    for call in snapshot.calls:
+        if call.not_before > NOW:
+            continue
+        alone = Snapshot((call,), snapshot.agents, snapshot.queues, snapshot.tuning)
+        assert next((a.agent_id for a in route(alone, NOW)), None) == ref_pick(snapshot, call), call
+
+
+@ACD
+@given(worlds(languages=("zh", "en", "ko", "ja")))
+def test_multilingual_last_changes_who_answers_never_which_callers_are_answered(snapshot: Snapshot) -> None:
+    on, off = route(_rule(snapshot, True), NOW), route(_rule(snapshot, False), NOW)
+    assert set(assigned(on)) == set(assigned(off))
 
 
 @ACD

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from acd import QueuePolicy, RelaxStep, Tuning, order_calls, queue_key, route
+from acd import AgentIndex, QueuePolicy, RelaxStep, Tuning, order_calls, queue_key, route
 from acd.testing import make_agent, make_call, make_snapshot, pairs
 
 NOW = 1000.0
@@ -147,6 +147,99 @@ class TestAgentChoice:
         agents = [make_agent("away", available=False), make_agent("here")]
         (assignment,) = route(make_snapshot(calls, agents), NOW)
         assert (assignment.agent_id, assignment.reason) == ("here", "best_match")
+
+
+class TestMultilingualLast:
+    """``QueuePolicy.multilingual_last``: among equally fit agents, the fewest languages first."""
+
+    MAIN = QueuePolicy(name="main", multilingual_last=True)
+    FAIR = QueuePolicy(name="fair")  # the rule off: pure fairness among equals
+
+    def _route(self, calls: list, agents: list, *queues: QueuePolicy) -> dict[str, str]:
+        return pairs(route(make_snapshot(calls, agents, queues or (self.MAIN,)), NOW))
+
+    def test_a_one_language_seat_beats_a_longer_idle_bilingual_one_of_equal_skills(self) -> None:
+        calls = [make_call("c1", skills=["housing"], arrived_at=NOW)]
+        agents = [make_agent("zh_en", languages=["zh", "en"], skills={"housing": 4}, idle_since=0),
+                  make_agent("zh", skills={"housing": 4}, idle_since=990)]
+        assert self._route(calls, agents) == {"c1": "zh"}
+
+    def test_the_setting_off_restores_pure_fairness(self) -> None:
+        calls = [make_call("c1", queue="fair", skills=["housing"], arrived_at=NOW)]
+        agents = [make_agent("zh_en", languages=["zh", "en"], skills={"housing": 4}, idle_since=0),
+                  make_agent("zh", skills={"housing": 4}, idle_since=990)]
+        assert self._route(calls, agents, self.FAIR) == {"c1": "zh_en"}
+        assert QueuePolicy(name="x").multilingual_last is False  # off unless a queue file says so
+
+    def test_the_setting_is_per_queue(self) -> None:
+        agents = [make_agent("zh_en", languages=["zh", "en"], idle_since=0), make_agent("zh", idle_since=990)]
+        assert self._route([make_call("c1", queue="fair", arrived_at=NOW)], agents, self.MAIN, self.FAIR) == {"c1": "zh_en"}
+        assert self._route([make_call("c1", arrived_at=NOW)], agents, self.MAIN, self.FAIR) == {"c1": "zh"}
+
+    def test_a_better_skilled_multilingual_seat_beats_a_less_skilled_one_language_seat(self) -> None:
+        calls = [make_call("c1", skills=["housing"], arrived_at=NOW)]
+        agents = [make_agent("zh_en", languages=["zh", "en"], skills={"housing": 5}, idle_since=990),
+                  make_agent("zh", skills={"housing": 4}, idle_since=0)]
+        assert self._route(calls, agents) == {"c1": "zh_en"}
+
+    def test_line_skills_come_before_the_language_count(self) -> None:
+        business = QueuePolicy(name="business", priority=2, line_skills=frozenset({"business_env"}),
+                               relaxation=(RelaxStep(0, 0), RelaxStep(8, 0, keep_line_skills=False)),
+                               multilingual_last=True)
+        calls = [make_call("b1", queue="business", arrived_at=NOW - 60)]  # widened: everyone eligible
+        agents = [make_agent("special_zh_ja", languages=["zh", "ja"], skills={"business_env": 3}, idle_since=990),
+                  make_agent("general_zh", idle_since=0)]
+        assert self._route(calls, agents, business) == {"b1": "special_zh_ja"}
+
+    def test_the_lines_own_seats_come_before_the_language_count(self) -> None:
+        province = QueuePolicy(name="province", relaxation=(RelaxStep(0, 0), RelaxStep(8, 0, overflow_to=frozenset({"main"}))),
+                               multilingual_last=True)
+        calls = [make_call("p1", queue="province", arrived_at=NOW - 9)]
+        agents = [make_agent("own_zh_en", languages=["zh", "en"], queues=["province"], idle_since=990),
+                  make_agent("borrowed_zh", queues=["main"], idle_since=0)]
+        assert self._route(calls, agents, province, self.MAIN) == {"p1": "own_zh_en"}
+
+    def test_fewer_languages_first_then_fairness_among_the_same_count(self) -> None:
+        calls = [make_call("c1", arrived_at=NOW)]
+        agents = [make_agent("zh_ja_ko", languages=["zh", "ja", "ko"], idle_since=0),
+                  make_agent("zh_en_late", languages=["zh", "en"], idle_since=990),
+                  make_agent("zh_ru_early", languages=["zh", "ru"], idle_since=100)]
+        assert self._route(calls, agents) == {"c1": "zh_ru_early"}
+        assert self._route(calls, agents[:1] + agents[1:2]) == {"c1": "zh_en_late"}
+
+    def test_the_count_is_of_the_agents_own_languages_whatever_the_call(self) -> None:
+        calls = [make_call("e1", language="en", arrived_at=NOW)]
+        agents = [make_agent("zh_en", languages=["zh", "en"], idle_since=0), make_agent("en", languages=["en"], idle_since=990)]
+        assert self._route(calls, agents) == {"e1": "en"}
+
+    def test_it_never_makes_a_call_wait(self) -> None:
+        calls = [make_call("c1", arrived_at=NOW)]
+        (assignment,) = route(make_snapshot(calls, [make_agent("zh_en", languages=["zh", "en"])], [self.MAIN]), NOW)
+        assert (assignment.agent_id, assignment.reason) == ("zh_en", "best_match")
+
+    def test_the_preferred_agent_still_wins(self) -> None:
+        calls = [make_call("c1", arrived_at=NOW, preferred="zh_en")]
+        agents = [make_agent("zh_en", languages=["zh", "en"], idle_since=990), make_agent("zh", idle_since=0)]
+        assert self._route(calls, agents) == {"c1": "zh_en"}
+
+    def test_the_index_groups_agents_by_language_count(self) -> None:
+        agents = [make_agent("zh_en", languages=["zh", "en"], idle_since=0), make_agent("zh", idle_since=10),
+                  make_agent("zh_ja_ko", languages=["zh", "ja", "ko"], idle_since=20), make_agent("ko", languages=["ko"], idle_since=30)]
+        index = AgentIndex(agents, Tuning())
+        names = lambda mask: {index.ids[b] for b in range(len(index)) if mask >> b & 1}  # noqa: E731
+        assert names(index.narrow_to_fewest_languages(index.full)) == {"zh", "ko"}
+        assert names(index.narrow_to_fewest_languages(index.bits(["zh_en", "zh_ja_ko"]))) == {"zh_en"}
+        assert names(index.narrow_to_fewest_languages(index.bits(["zh_ja_ko"]))) == {"zh_ja_ko"}
+        assert index.narrow_to_fewest_languages(0) == 0
+
+    def test_the_bilingual_seat_stays_free_for_the_caller_only_it_can_answer(self) -> None:
+        """The point of the rule: a Mandarin call now, an English call a moment later."""
+        agents = [make_agent("zh_en", languages=["zh", "en"], idle_since=0), make_agent("zh", idle_since=990)]
+        for policy, english_answered in ((self.MAIN, True), (QueuePolicy(name="main"), False)):
+            (first,) = route(make_snapshot([make_call("zh1", arrived_at=NOW)], agents, [policy]), NOW)
+            still_free = [a for a in agents if a.agent_id != first.agent_id]
+            later = route(make_snapshot([make_call("en1", language="en", arrived_at=NOW + 1)], still_free, [policy]), NOW + 1)
+            assert bool(later) is english_answered
 
 
 class TestExclusions:

@@ -22,6 +22,7 @@ from agents.state import (
     Cancel,
     Event,
     Hangup,
+    EndWrapUp,
     IllegalTransition,
     LogIn,
     LogOut,
@@ -42,7 +43,7 @@ MAIN = QueuePolicy(name="main", wrapup_seconds=10)
 PROVINCE = QueuePolicy(name="province", priority=2, wrapup_seconds=30)
 ALL_EVENTS: tuple[Event, ...] = (
     LogIn(), LogOut(), Pause("lunch"), Unpause(), Reserve("c1", "main"), Ring(), Answer(), Miss(), Cancel(), Hangup(), WrapUpDone(),
-    ForceLogOut("stuck after a controller crash"),
+    EndWrapUp(), ForceLogOut("stuck after a controller crash"),
 )
 
 
@@ -311,6 +312,20 @@ def test_invariants_hold_on_any_event_sequence(steps: list[tuple[Event, float, Q
         assert not (new.state is S.PAUSED and is_available(new, now + 1e6)), new
         assert new.state is not S.PAUSED or new.pause_reason, new
         assert new.misses < policy.max_misses_before_pause or new.state is S.PAUSED or type(event) is not Miss, new
-        assert new.busy_seconds >= (record.busy_seconds if type(event) not in (LogIn, LogOut) else 0.0)
+        # LogIn resets it; LogOut and EndWrapUp give back the wrap-up not used
+        assert new.busy_seconds >= (record.busy_seconds if type(event) not in (LogIn, LogOut, EndWrapUp) else 0.0)
         assert AgentRecord.from_dict(new.to_dict()) == new
         record = new
+
+
+def test_ready_now_ends_the_wrap_up_before_its_time_and_gives_back_the_unused_part() -> None:
+    wrapping = run(REACH[S.WRAP_UP])  # wrap-up from t=4 to t=14
+    early = apply(wrapping, EndWrapUp(), 6.0)
+    assert (early.state, early.since, early.wrap_until, early.call_id) == (S.AVAILABLE, 6.0, None, None)
+    assert early.busy_seconds == wrapping.busy_seconds - 8.0  # 8 s of wrap-up not used
+    assert is_available(early, 6.0) and idle_since(early) == 6.0
+    pending = apply(apply(wrapping, Pause("meal"), 5.0), EndWrapUp(), 6.0)
+    assert (pending.state, pending.pause_reason) == (S.PAUSED, "meal")  # rule 4 still holds
+    for state in set(S) - {S.WRAP_UP}:
+        with pytest.raises(IllegalTransition):
+            apply(run(REACH[state]), EndWrapUp(), 20.0)

@@ -156,6 +156,8 @@ def test_the_login_event_classes_cover_every_event_the_controller_uses() -> None
     from hotline.asterisk.ami_events import EVENT_CATEGORIES, EVENT_NAMES
 
     asterisk_class = {"Hangup": "call", "DialBegin": "call", "DialEnd": "call", "DeviceStateChange": "call",
-                      "OriginateResponse": "call", "FullyBooted": "system"}
+                      "OriginateResponse": "call", "ConfbridgeJoin": "call", "FullyBooted": "system",
+                      "ContactStatus": "system",  # main/stasis_endpoints.c
+                      "HangupRequest": "call"}  # main/manager_channels.c
     assert set(EVENT_NAMES) == set(asterisk_class)
     assert {asterisk_class[n] for n in EVENT_NAMES} == set(EVENT_CATEGORIES.split(","))

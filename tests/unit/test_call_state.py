@@ -35,6 +35,7 @@ from calls.state import (
     FellBack,
     IllegalTransition,
     IvrEnded,
+    Transferred,
     Missed,
     Offered,
     Outcome,
@@ -58,7 +59,7 @@ MAIN = Queued(110.0, "main", "zh", frozenset({"social_insurance"}), priority=2)
 
 # One instance of every event type that a transition can take (Arrived only starts a call).
 ALL_EVENTS: tuple[Event, ...] = (
-    Queued(0.0, "main", "zh"), IvrEnded(0.0), CallbackOffered(0.0), Offered(0.0, "1002", relax_step=1),
+    Queued(0.0, "main", "zh"), IvrEnded(0.0), Transferred(0.0, "water"), CallbackOffered(0.0), Offered(0.0, "1002", relax_step=1),
     DialBegan(0.0), Answered(0.0), Missed(0.0, "NOANSWER"), Withdrawn(0.0, "not_free"), CallerLeft(0.0),
     CallbackBooked(0.0), CallbackPlaced(0.0), CallbackRetry(0.0, not_before=600.0, status="NOANSWER"),
     CallbackFailed(0.0, "BUSY"), SurveyStarted(0.0), Ended(0.0), FellBack(0.0, "boom"),
@@ -119,7 +120,7 @@ class TestTable:
         with pytest.raises(IllegalTransition) as caught:
             apply(start(ARRIVED), Answered(101.0))
         assert str(caught.value) == (
-            "call 1700000000.1: Answered is illegal in state in_ivr (legal: CallerLeft, FellBack, IvrEnded, Queued)"
+            "call 1700000000.1: Answered is illegal in state in_ivr (legal: CallerLeft, FellBack, IvrEnded, Queued, Transferred)"
         )
         assert (caught.value.call_id, caught.value.state, caught.value.event) == (ARRIVED.call_id, S.IN_IVR, Answered(101.0))
 
@@ -214,6 +215,7 @@ class TestPaths:
     @pytest.mark.parametrize(("path", "outcome"), [
         ([CallerLeft(0)], Outcome.IVR_HANGUP),
         ([IvrEnded(0)], Outcome.IVR_END),
+        ([Transferred(0, "water")], Outcome.TRANSFERRED),
         ([MAIN, CallerLeft(0)], Outcome.ABANDONED),
         ([MAIN, Offered(0, "1001"), CallerLeft(0)], Outcome.ABANDONED),
         ([MAIN, Offered(0, "1001"), DialBegan(0), CallerLeft(0)], Outcome.ABANDONED),
@@ -297,7 +299,7 @@ class TestVocabulary:
     def test_outcomes_are_the_strings_the_records_use_today(self) -> None:
         # hotline/sessions/call.py, callback_session.py, records.py and queue_log.py, by hand:
         assert [o.value for o in Outcome] == [
-            "in_progress", "answered", "abandoned", "ivr_hangup", "ivr_end",
+            "in_progress", "answered", "abandoned", "ivr_hangup", "ivr_end", "transferred",
             "callback_requested", "callback_retry", "callback_failed", "fallback",
         ]
 
@@ -314,7 +316,7 @@ class TestVocabulary:
 
     def test_event_kinds_are_pinned(self) -> None:
         assert list(EVENT_KINDS) == [
-            "arrived", "queued", "ivr_ended", "callback_offered", "offered", "dial_began", "answered",
+            "arrived", "queued", "ivr_ended", "transferred", "callback_offered", "offered", "dial_began", "answered",
             "missed", "withdrawn", "caller_left", "callback_booked", "callback_placed", "callback_retry",
             "callback_failed", "survey_started", "ended", "fell_back",
         ]
@@ -376,7 +378,7 @@ class TestStorage:
 
     @pytest.mark.parametrize(("field", "value", "message"), [
         ("state", "dancing", "call c1: field 'state' is not a known CallState"),
-        ("outcome", "transferred", "field 'outcome' is not a known Outcome"),
+        ("outcome", "handed_over", "field 'outcome' is not a known Outcome"),
         ("arrived_at", "soon", "field 'arrived_at' is not a finite number: 'soon'"),
         ("since", "inf", "field 'since' is not a finite number"),
         ("queued_at", "nan", "field 'queued_at' is not a finite number"),

@@ -23,8 +23,8 @@ from hotline.routing.router import LEASE_FRESH, RouterService
 from hotline.tasks import TaskOwner
 
 NOW = 1000.0
-QUEUES = {
-    "main": QueuePolicy("main"),
+QUEUES = {  # main takes multilingual seats last among equals (as shipped); province does not
+    "main": QueuePolicy("main", multilingual_last=True),
     "province": QueuePolicy("province", priority=2, relaxation=(RelaxStep(0, 3), RelaxStep(4, 0))),
 }
 
@@ -97,6 +97,22 @@ def test_a_promised_agent_is_never_offered_twice_and_is_taken_once_the_dial_is_o
     assert {r.agent_id: (r.state, r.call_id) for r in router.mirror[1]} == {
         "1001": (AgentState.RESERVED, "c1"), "1002": (AgentState.RESERVED, "c2")}
     assert router.promised == set()
+
+
+def test_a_fast_offer_takes_multilingual_seats_last_where_the_line_says_so() -> None:
+    clock = Clock()
+    records = available(("1001", 90), ("1002", 10), ("1003", 5))  # the bilingual 1001 has idled longest
+    roster = {"1001": RosterAgent("1001", "1001", frozenset({"zh", "en"}), ()),
+              "1002": RosterAgent("1002", "1002", frozenset({"zh"}), ()),
+              "1003": RosterAgent("1003", "1003", frozenset({"zh"}), ())}
+    router = leader(records, clock, roster)
+    assert router.fast_offer(call("p1", queue="province")).agent_id == "1001"  # province: the longest idle
+    router = leader(records, clock, roster)
+    assert router.fast_offer(call("c1")).agent_id == "1002"  # main: a one-language seat, worked out
+    router.take(call("c1"), "1002")
+    router.prepare_now()
+    router._route_alone = None  # type: ignore[assignment,method-assign]  # a call to it now fails the test
+    assert router.fast_offer(call("c2")).agent_id == "1003"  # looked up: still not the bilingual seat
 
 
 class LeaseOnly:

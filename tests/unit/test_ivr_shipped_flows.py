@@ -32,7 +32,7 @@ def person(language: str = "zh", skills: frozenset[str] = frozenset(), queue: st
 
 
 def test_shipped_flows_load_strictly_without_warnings(flows: dict[str, Flow]) -> None:
-    assert sorted(flows) == ["business", "compliant", "main", "province", "survey", "waiting"]
+    assert sorted(flows) == ["business", "compliant", "follow_up", "main", "province", "survey", "waiting"]
     assert all(flow.warnings == () for flow in flows.values())
 
 

@@ -64,6 +64,9 @@ class TestShippedQueues:
     def test_wrap_up_differs_per_line(self, shipped: dict) -> None:
         assert (shipped["main"].wrapup_seconds, shipped["province"].wrapup_seconds) == (20, 30)
 
+    def test_every_shipped_line_takes_multilingual_seats_last(self, shipped: dict) -> None:
+        assert all(policy.multilingual_last for policy in shipped.values())
+
 
 class TestLoading:
     def test_defaults_merge_under_each_queue(self, tmp_path: Path) -> None:
@@ -72,6 +75,12 @@ class TestLoading:
         queues = load_queues(path)
         assert queues["main"].wrapup_seconds == 20
         assert queues["main"].relaxation == (RelaxStep(0, 3), RelaxStep(5, 1), RelaxStep(10, 0))
+
+    def test_multilingual_last_is_off_unless_the_file_says_so(self, tmp_path: Path) -> None:
+        path = tmp_path / "q.yaml"
+        path.write_text(GOOD + "  province:\n    multilingual_last: true\n")
+        queues = load_queues(path)
+        assert (queues["main"].multilingual_last, queues["province"].multilingual_last) == (False, True)
 
     def test_missing_file_is_named(self, tmp_path: Path) -> None:
         with pytest.raises(QueueConfigError, match=r"nowhere\.yaml: cannot read queue file"):
@@ -106,6 +115,8 @@ BAD_QUEUES = [
     ("main:\n  languages: [zh, english]", "queue 'main': languages: languages must be two-letter ISO 639-1 codes, got english"),
     ("main:\n  line_skills: [Business Env]", "queue 'main': line_skills: expected a list of lower-case names"),
     ("main:\n  domains: [traffic, traffic]", "queue 'main': domains: duplicate names"),
+    ("main:\n  multilingual_last: yes please", "queue 'main': multilingual_last: expected true or false, got 'yes please'"),
+    ("main:\n  multilingual_last: 1", "queue 'main': multilingual_last: expected true or false, got 1"),
     ("Main: {}", "queue 'Main': name must be lower-case"),
     ("main: [1, 2]", "queue 'main': settings must be a mapping"),
 ]
@@ -132,6 +143,8 @@ def test_bad_queue_is_reported_with_file_queue_and_problem(tmp_path: Path, queue
         ({"version": 1, "defaults": {"wrapup": 3}, "queues": {"main": {}}}, "defaults: unknown key(s) wrapup"),
         ({"version": 1, "defaults": [], "queues": {"main": {}}}, "'defaults' must be a mapping"),
         ({"version": 1, "defaults": {"ring_timeout": -1}, "queues": {"main": {}}}, "queue 'main': ring_timeout must be"),
+        ({"version": 1, "defaults": {"multilingual_last": "on"}, "queues": {"main": {}}},
+         "queue 'main': multilingual_last: expected true or false, got 'on'"),
     ],
 )
 def test_bad_file_structure(data: object, message: str) -> None:

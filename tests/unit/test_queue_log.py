@@ -278,3 +278,33 @@ def test_a_call_queued_again_is_over_only_at_its_last_exit() -> None:
     rec = fold(first_stay + [again, f"1700000170|hotline-itest-1700000100.9|{Q}|NONE|ABANDON|1|1|9"])[
         "hotline-itest-1700000100.9"]
     assert (rec.outcome, rec.queued_at, rec.ended_at) == ("abandoned", 1700000161, 1700000170)
+
+
+def test_served_lines_give_the_agent_channel_the_talk_and_the_end() -> None:
+    """The dialplan's own line for a call an agent answered with no session holding it."""
+    from calls.queue_log import Served, served
+
+    lines = ["1800000100|1799999990.7|hotline-served|PJSIP/2003-0000001a|SERVED|25500|31",
+             "1800000101|1799999990.8|hotline-fallback|NONE|ENTERQUEUE||13800000001|1",
+             "1800000102|1799999990.9|hotline-served|PJSIP/2004-0000001b|SERVED|not-a-number|3",
+             "garbage", ""]
+    assert served(lines) == {"1799999990.7": Served("1799999990.7", 1800000100.0, 25.5, "PJSIP/2003-0000001a")}
+    assert served(lines)["1799999990.7"].answered_at == 1800000100.0 - 25.5
+
+
+def test_a_caller_taken_back_from_the_fallback_queue_is_not_stored_as_a_fallback_call() -> None:
+    """RESUMED (the dialplan's hotline-resume) drops the call: its resumed session stores it."""
+    lines = ["1800000000|c1|hotline-fallback|NONE|ENTERQUEUE||13800000001|1",
+             "1800000010|c1|hotline-fallback|NONE|ABANDON|1|1|10",
+             "1800000010|c1|hotline-fallback|NONE|RESUMED|",
+             "1800000000|c2|hotline-fallback|NONE|ENTERQUEUE||13800000002|1",
+             "1800000012|c2|hotline-fallback|NONE|ABANDON|1|1|12"]
+    assert set(fold(lines)) == {"c2"}
+
+
+def test_a_fallback_call_that_just_ended_waits_for_the_next_pass() -> None:
+    """Its RESUMED line may still be on the way: only calls settled before the bound are stored."""
+    lines = ["1800000000|c1|hotline-fallback|NONE|ENTERQUEUE||13800000001|1",
+             "1800000010|c1|hotline-fallback|NONE|ABANDON|1|1|10"]
+    assert fold(lines, settled_before=1800000009) == {}
+    assert set(fold(lines, settled_before=1800000010)) == {"c1"}

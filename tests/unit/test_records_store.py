@@ -11,11 +11,13 @@ from typing import Any, Iterator
 
 import psycopg
 import pytest
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 from psycopg import sql
 from sqlalchemy import inspect, text
 
 from calls.records import CallEvent, CallRecord
-from hotline.store.calls import CallStore, RecordWriter, make_engine, migrate
+from hotline.store.calls import MIGRATIONS, CallStore, RecordWriter, make_engine, migrate
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1/test"
 PG_DOWN = "postgresql://postgres@127.0.0.1:1/none"  # nothing listens on port 1
@@ -33,7 +35,8 @@ def rec(**kw: Any) -> CallRecord:
     (dict(queued_at=130.0, answered_at=138.0, ended_at=200.0), 8.0, 62.0),      # IVR, then queue
     (dict(answered_at=104.0, ended_at=110.0), 4.0, 6.0),                        # no IVR: from arrival
     (dict(queued_at=130.0, ended_at=150.0), 20.0, None),                        # abandoned in queue
-    (dict(ended_at=125.0), 25.0, None),                                         # hung up, never queued
+    (dict(ended_at=125.0), None, None),                                         # hung up in the IVR: no wait
+    (dict(queued_at=130.0, answered_at=138.0, ended_at=220.0, attrs={"talk_ended_at": 200.0}), 8.0, 62.0),  # survey
     (dict(queued_at=130.0), None, None),                                        # still waiting
     (dict(), None, None),
     (dict(queued_at=130.0, answered_at=129.0, ended_at=128.0), 0.0, 0.0),       # clock skew: never < 0
@@ -108,15 +111,24 @@ EVENTS = [CallEvent("1700000000.5", 1700000030.5, "queued", {"queue": "main"}),
 
 # -- migrations ------------------------------------------------------------------------
 
+def head_revision() -> str:
+    """The newest revision in sql/migrations (one head: the chain never forks)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    heads = ScriptDirectory.from_config(cfg).get_heads()
+    assert len(heads) == 1, heads
+    return heads[0]
+
+
 def check_migrated_twice(url: str) -> None:
     engine = make_engine(url)
     try:
         migrate(engine)
         migrate(engine)  # idempotent: no error, nothing duplicated
         with engine.connect() as conn:
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0001"]
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [head_revision()]
         tables = set(inspect(engine).get_table_names())
-        assert {"calls", "call_events", "alembic_version"} <= tables
+        assert {"calls", "call_events", "call_legs", "agent_states", "alembic_version"} <= tables
         CallStore(engine).save(rec())
         migrate(engine)
         assert CallStore(engine).get("c1") is not None  # a re-run keeps the data
@@ -169,11 +181,28 @@ def test_unfinished_record_has_nulls(store: CallStore) -> None:
 
 def test_save_replaces_the_record_and_appends_events(store: CallStore) -> None:
     store.save(rec(outcome="in_progress"), [CallEvent("c1", 101.0, "arrived")])
-    store.save(rec(outcome="abandoned", ended_at=120.0, agent_id=""), [CallEvent("c1", 120.0, "abandoned")])
+    store.save(rec(outcome="abandoned", queued_at=100.0, ended_at=120.0, agent_id=""),
+               [CallEvent("c1", 120.0, "abandoned")])
     row = store.get("c1")
     assert row is not None and row["outcome"] == "abandoned" and row["wait_seconds"] == 20.0
     assert len(store.recent()) == 1
     assert [e["kind"] for e in store.events("c1")] == ["arrived", "abandoned"]
+
+
+def test_agency_legs_become_rows_of_their_own(store: CallStore) -> None:
+    busy = {"leg": 0, "agency": "water", "number": "96001", "mode": "consult", "attempt": 1,
+            "dialled_at": 110.0, "answered_at": None, "ended_at": 112.5, "end": "busy"}
+    joined = {"leg": 1, "agency": "water", "number": "96002", "mode": "consult", "attempt": 2,
+              "dialled_at": 113.0, "answered_at": 115.0, "ended_at": 160.0, "end": "agency_hung_up"}
+    events = [CallEvent("c1", 110.0, "agency_leg", busy), CallEvent("c1", 113.0, "agency_leg", joined)]
+    store.save(rec(outcome="answered", ended_at=170.0), events)
+    store.save(rec(outcome="answered", ended_at=170.0), events)  # written again (a replay): no doubles
+    legs = store.legs("c1")
+    assert [(lg["leg"], lg["agency_id"], lg["number"], lg["attempt"], lg["end_reason"]) for lg in legs] == [
+        (0, "water", "96001", 1, "busy"), (1, "water", "96002", 2, "agency_hung_up")]
+    assert legs[0]["answered_at"] is None and epoch(legs[1]["answered_at"]) == 115.0
+    assert epoch(legs[1]["dialled_at"]) == 113.0 and epoch(legs[1]["ended_at"]) == 160.0
+    assert store.legs("no-such-call") == []
 
 
 def test_count_calls_from_window(store: CallStore) -> None:

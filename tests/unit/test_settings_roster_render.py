@@ -11,6 +11,8 @@ import pytest
 from asterisk.config import Config, ParseError
 
 from agents.roster import RosterAgent, RosterError, load_roster
+from agents import sip_credentials
+from agents.sip_credentials import FILE_NAME, CredentialError, locked_password, md5_cred, store
 from asterisk_conf.render import render_all
 from hotline.settings import PROJECT_ROOT, Settings, from_env, load_secrets
 
@@ -259,7 +261,7 @@ def test_manager_account_has_least_privilege_and_static_event_filters(rendered: 
     user = section(parse(rendered["manager.conf"]), "hotline")
     values = {k: v for k, v in user}
     assert set(values["read"].split(",")) == {"call", "system"}
-    assert set(values["write"].split(",")) == {"call", "originate", "reporting"}
+    assert set(values["write"].split(",")) == {"call", "originate", "reporting", "agent"}  # agent: QueuePause
     from hotline.asterisk.ami_events import EVENT_NAMES
     filters = [k for k, _ in user if k.startswith("eventfilter")]
     assert filters == [f"eventfilter(action(include),name({n}))" for n in EVENT_NAMES]
@@ -305,12 +307,44 @@ def test_pjsip_one_endpoint_per_agent_no_direct_media(rendered: dict[str, Path])
         assert (ep["aors"], ep["auth"]) == (agent.agent_id, f"{agent.agent_id}-auth")
         assert ep["callerid"] == f'"{agent.name}" <{agent.agent_id}>'
         auth = dict(sections)[f"{agent.agent_id}-auth"]
-        assert (auth["type"], auth["username"], auth["password"]) == ("auth", agent.agent_id, "sip-s3cret-xyz")
+        # no password set: a derived one nobody is told, never the instance's shared secret
+        assert (auth["type"], auth["username"], auth["auth_type"]) == ("auth", agent.agent_id, "userpass")
+        assert auth["password"] == locked_password(agent.agent_id, "sip-s3cret-xyz") != "sip-s3cret-xyz"
+    assert len({dict(sections)[f"{a.agent_id}-auth"]["password"] for a in AGENTS}) == len(AGENTS)
     aors = {name: items for name, items in sections if items.get("type") == "aor"}
     assert set(aors) == {"1001", "1002", "20003"}
     assert aors["1001"]["contact"] == "sip:1001@127.0.0.1:6001" and "contact" not in aors["1002"]
+    assert aors["1001"]["qualify_frequency"] == "0" and aors["1002"]["qualify_frequency"] == "30"
     transport = dict(sections)["transport-udp"]
     assert transport["bind"] == "127.0.0.1:15060"
+
+
+def test_an_agent_with_a_password_set_gets_only_its_digest_hash(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    settings = replace(SETTINGS, var_dir=tmp_path)
+    store(tmp_path / FILE_NAME, "1002", "s0ftphone-pass")
+    assert oct((tmp_path / FILE_NAME).stat().st_mode & 0o777) == "0o600"
+    (tmp_path / "pjsip.conf").write_text(render_all(settings, AGENTS, NUMBERS)["pjsip.conf"])
+    text = (tmp_path / "pjsip.conf").read_text()
+    assert "s0ftphone-pass" not in text and "s0ftphone-pass" not in (tmp_path / FILE_NAME).read_text()
+    auth = dict(pjsip_sections(tmp_path / "pjsip.conf"))["1002-auth"]
+    assert (auth["auth_type"], auth["realm"], auth["md5_cred"]) == (
+        "md5", "hotline", md5_cred("1002", "s0ftphone-pass"))
+    assert auth["md5_cred"] == __import__("hashlib").md5(b"1002:hotline:s0ftphone-pass").hexdigest()
+
+
+@pytest.mark.parametrize("password", ["short", "has space in it", "quote\"inside", "semi;colon1"])
+def test_a_sip_password_that_would_break_the_config_or_is_too_short_is_refused(tmp_path: Path, password: str) -> None:
+    with pytest.raises(CredentialError):
+        store(tmp_path / FILE_NAME, "1002", password)
+    assert not (tmp_path / FILE_NAME).exists()
+
+
+def test_a_broken_credentials_file_names_itself(tmp_path: Path) -> None:
+    (tmp_path / FILE_NAME).write_text('{"1002": "not-a-hash"}')
+    with pytest.raises(CredentialError, match=r"sip-credentials.json: agent '1002'"):
+        sip_credentials.load(tmp_path / FILE_NAME)
 
 
 def dialplan(path: Path) -> dict[str, list[tuple[str, str]]]:
@@ -446,3 +480,10 @@ def test_a_citizen_an_agent_already_answered_is_never_sent_to_the_fallback(tmp_p
     assert done < guard < fallback
     served = next(i for i, line in enumerate(entry) if line.startswith("n(served),"))
     assert entry[served + 1] == "n,Hangup()"
+    # whoever hangs up first, an answered talk is written down for whichever controller
+    # completes the record (queue_log): a hangup handler, since a citizen's hang-up ends the
+    # dialplan inside Dial
+    assert 'n,Set(CHANNEL(hangup_handler_push)=hotline-served,s,1)' in entry
+    handler = [v for k, v in dialplan_of(tmp_path, SETTINGS)["hotline-served"]]
+    assert handler[0].startswith('s,1,GotoIf($["${DIALSTATUS}" != "ANSWER"')
+    assert handler[1].startswith("n,QueueLog(hotline-served,${UNIQUEID},${DIALEDPEERNAME},SERVED,")
