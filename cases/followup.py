@@ -18,7 +18,10 @@ The rules:
   (``window_hours`` after it was due; the supervisors see late ones).
 - Retries (``after_attempt``): a call not answered, busy or failed is tried again
   ``retry_after_minutes`` later (again out of the quiet hours), ``attempts`` tries in all;
-  then the follow-up is ``unreachable``. An answered call with a rating is ``done``.
+  then the follow-up is ``unreachable``. An answered call with a rating is ``done``. A
+  citizen who asked for a call taker is that call taker's to follow up: no automated try
+  is made again (the call taker records the answer by hand, ``POST .../follow-up``), the
+  follow-up stays scheduled until then and shows as late after its window.
 - The case (``case_events``): a satisfied answer is ``FollowUpDone`` then ``Close`` (when
   ``close_when_satisfied``); an unhappy one ``FollowUpDone(satisfied=False)``, which reopens
   and flags the case (``cases.lifecycle`` rule 3); unreachable is ``FollowUpUnreachable``,
@@ -183,11 +186,13 @@ def due(follow_ups: Iterable[FollowUp], now: datetime, tz: tzinfo,
 
 def after_attempt(follow_up: FollowUp, outcome: str, now: datetime, tz: tzinfo,
                   rules: FollowUpRules = DEFAULT_FOLLOW_UP, *, satisfied: bool | None = None,
-                  solved: bool | None = None) -> FollowUp:
+                  solved: bool | None = None, to_agent: bool = False) -> FollowUp:
     """The follow-up after one try at ``now``: ``answered`` with ``satisfied`` given is done;
-    anything else (an answer without a rating included) is retried, or unreachable once
-    ``attempts`` tries were made. Raises ValueError for a follow-up that is not scheduled or
-    an unknown outcome."""
+    answered without a rating but put through to a call taker (``to_agent``) waits for that
+    call taker's answer, with no automated try again (the next one would ring the citizen
+    while they talk to the call taker); anything else (an answer without a rating included)
+    is retried, or unreachable once ``attempts`` tries were made. Raises ValueError for a
+    follow-up that is not scheduled or an unknown outcome."""
     if follow_up.state != "scheduled":
         raise ValueError(f"the follow-up of case {follow_up.case_number} is {follow_up.state}, not scheduled")
     if outcome not in OUTCOMES:
@@ -196,6 +201,8 @@ def after_attempt(follow_up: FollowUp, outcome: str, now: datetime, tz: tzinfo,
     if outcome == "answered" and satisfied is not None:
         return replace(tried, state="done", next_attempt_at=None, satisfied=satisfied, solved=solved,
                        result="satisfied" if satisfied else "unsatisfied")
+    if outcome == "answered" and to_agent:
+        return replace(tried, next_attempt_at=None)
     if tried.attempts >= rules.attempts:
         return replace(tried, state="unreachable", next_attempt_at=None, result="unreachable")
     return replace(tried, next_attempt_at=next_allowed(now + timedelta(minutes=rules.retry_after_minutes), rules, tz))

@@ -217,6 +217,9 @@ def _drain(h: Hotline, system: str, mine: set[str], started: float, timeout: flo
         time.sleep(0.5)
     if system != "ours":
         return []
+    # the records are read even when channels outlived the wait (a call that is not the
+    # step's, say): on a deadline of their own, or none would be read at all
+    deadline = time.monotonic() + 30.0
     seen, stable_since = -1, time.monotonic()
     records: list[Any] = []
     while time.monotonic() < deadline:

@@ -179,14 +179,15 @@ class InMemoryCases:
         return True
 
     async def record_attempt(self, case_number: str, outcome: str, now: float, *, satisfied: bool | None = None,
-                             solved: bool | None = None, actor: str = "follow_up") -> tuple[FollowUp, Case]:
+                             solved: bool | None = None, actor: str = "follow_up",
+                             to_agent: bool = False) -> tuple[FollowUp, Case]:
         mine = self.follow.get(case_number, [])
         i = next((i for i, f in enumerate(mine) if f.state == "scheduled"), None)
         if i is None:
             raise NotFound(f"no follow-up of case {case_number} is scheduled")
         at = self._at(now)
         tried = mine[i] = after_attempt(mine[i], outcome, at, self.tz(), self._rules.follow_up, satisfied=satisfied,
-                                        solved=solved)
+                                        solved=solved, to_agent=to_agent)
         case = self.cases[case_number]
         self._log(case, at, "follow_up_attempt", actor,
                   {"outcome": outcome, "attempt": tried.attempts, "state": tried.state})

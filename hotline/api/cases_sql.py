@@ -101,6 +101,7 @@ class SqlCases:
         return await self._db(self.store.claim_attempt, case_number, self._at(now), self._at(until))
 
     async def record_attempt(self, case_number: str, outcome: str, now: float, *, satisfied: bool | None = None,
-                             solved: bool | None = None, actor: str = "follow_up") -> tuple[FollowUp, Case]:
+                             solved: bool | None = None, actor: str = "follow_up",
+                             to_agent: bool = False) -> tuple[FollowUp, Case]:
         return await self._db(self.store.record_attempt, case_number, outcome, self._at(now), satisfied=satisfied,
-                              solved=solved, actor=actor)
+                              solved=solved, actor=actor, to_agent=to_agent)

@@ -86,7 +86,9 @@ class Cases(Protocol):
         ...
 
     async def record_attempt(self, case_number: str, outcome: str, now: float, *, satisfied: bool | None = None,
-                             solved: bool | None = None, actor: str = "follow_up") -> tuple[FollowUp, Case]:
+                             solved: bool | None = None, actor: str = "follow_up",
+                             to_agent: bool = False) -> tuple[FollowUp, Case]:
         """One try of the case's follow-up call, and what its answer does to the case;
-        ``actor``: ``follow_up`` (the dialler) or the user who made the call."""
+        ``actor``: ``follow_up`` (the dialler) or the user who made the call; ``to_agent``:
+        the citizen was put through to a call taker (no automated try again)."""
         ...

@@ -62,7 +62,22 @@ class _BackoffManager(Manager):
     def connection_lost(self, exc: Any) -> None:
         self.authenticated = False
         self.reconnect_timeout = self.backoff.next_delay()
+        self._fail_unanswered()
         super().connection_lost(exc)
+
+    def _fail_unanswered(self) -> None:
+        """Fail at once every action the lost connection left unanswered.
+
+        panoramisk keeps them to send again after a ``FullyBooted`` event: our account's
+        event filter never lets that event through, so each caller waited out its whole
+        timeout (the routing step's CoreShowChannels held every offer for 10 s after an
+        Asterisk restart), and a resent Originate or Hangup would act on a call of before
+        the restart. The caller gets an AmiError now and decides again on fresh state."""
+        while self.awaiting_actions:
+            action = self.awaiting_actions.popleft()
+            if not action.future.done():
+                action.future.set_exception(
+                    AmiError(f"AMI connection lost before {action['action']} was answered"))
 
 
 async def _nothing() -> None:

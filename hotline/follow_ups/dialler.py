@@ -180,8 +180,9 @@ class FollowUpDialler:
 
     async def finish(self, attempt: Attempt, outcome: str, now: float, *, satisfied: bool | None = None,
                      solved: bool | None = None, dial_status: str = "", attrs: dict[str, Any] | None = None,
-                     recording: str = "") -> None:
-        """Record the try on the case and as a call record; the try is over."""
+                     recording: str = "", to_agent: bool = False) -> None:
+        """Record the try on the case and as a call record; the try is over. ``to_agent``:
+        the citizen was put through to a call taker, who follows up by hand."""
         if attempt.extra.get("finished"):
             return  # reported twice (a late OriginateResponse after the session): once is enough
         attempt.extra["finished"] = True
@@ -189,7 +190,8 @@ class FollowUpDialler:
         state = "?"
         try:
             follow_up, case = await self._cases.record_attempt(attempt.case_number, outcome, now,
-                                                               satisfied=satisfied, solved=solved)
+                                                               satisfied=satisfied, solved=solved,
+                                                               to_agent=to_agent)
             state = follow_up.state
             log.info("follow-up of case %s: try %d %s; follow-up %s, case %s", attempt.case_number, attempt.attempt,
                      outcome, follow_up.state, case.state.value)

@@ -55,6 +55,7 @@ class FollowUpSession:
         flow = self._config.current.flows.get(FLOW)
         attrs: dict[str, str] = {}
         to_agent_number = self._dialler.rules().follow_up.agent_number
+        put_through = False
         try:
             await ch.run("EXEC", "MixMonitor", self._media.recording_path(ch.uniqueid))
             if flow is None:
@@ -69,9 +70,11 @@ class FollowUpSession:
             elif answers(attrs)[2] and not ch.hung_up:
                 await ch.run("SET VARIABLE", "CALLERID(num)", attempt.number, allow_dead=True)
                 await ch.run("SET VARIABLE", "HOTLINE_FOLLOWUP_TO", to_agent_number, allow_dead=True)
+                put_through = True
         except ChannelGone:
             pass  # the citizen hung up: what they said so far counts
         finally:
             satisfied, solved, _ = answers(attrs)
             await self._dialler.finish(attempt, "answered", self._clock(), satisfied=satisfied, solved=solved,
-                                       attrs=attrs, recording=self._media.recording_path(ch.uniqueid))
+                                       attrs=attrs, recording=self._media.recording_path(ch.uniqueid),
+                                       to_agent=put_through)

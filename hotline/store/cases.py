@@ -282,7 +282,8 @@ class CaseStore:
             return [self._follow_up(r) for r in conn.execute(q).mappings()]
 
     def record_attempt(self, case_number: str, outcome: str, now: datetime, *, satisfied: bool | None = None,
-                       solved: bool | None = None, actor: str = "follow_up") -> tuple[FollowUp, Case]:
+                       solved: bool | None = None, actor: str = "follow_up",
+                       to_agent: bool = False) -> tuple[FollowUp, Case]:
         """One try of the case's scheduled follow-up (``cases.followup.after_attempt``), and,
         when that finishes it, the case events its answer means. Raises ``CaseNotFound``
         when no follow-up of the case is scheduled."""
@@ -293,7 +294,7 @@ class CaseStore:
             if row is None:
                 raise CaseNotFound(f"no follow-up of case {case_number} is scheduled")
             tried = after_attempt(self._follow_up(row), outcome, now, self.calendar.tz, self.rules.follow_up,
-                                  satisfied=satisfied, solved=solved)
+                                  satisfied=satisfied, solved=solved, to_agent=to_agent)
             conn.execute(update(follow_ups_table).where(f.id == row["id"]).values(**self._follow_up_row(tried)))
             case = self._load(conn, case_number)
             self._log(conn, case, now, "follow_up_attempt", actor,

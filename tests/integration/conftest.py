@@ -29,9 +29,12 @@ def hotline() -> Iterator[Hotline]:
 
 @pytest.fixture
 def fresh(hotline: Hotline) -> Iterator[Hotline]:
-    """The hotline with every agent logged out and no SIPp peer left from earlier tests."""
+    """The hotline with no call, every agent logged out and no SIPp peer left from earlier
+    tests (calls are ended before the live state is reset: see Hotline.end_calls)."""
+    hotline.end_calls()
     hotline.reset_agents()
     yield hotline
     for peer in hotline.peers:
         peer.stop()
     hotline.peers.clear()
+    hotline.end_calls()

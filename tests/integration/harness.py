@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import subprocess
 import time
 from datetime import timezone
 from pathlib import Path
@@ -225,6 +226,25 @@ class Hotline:
 
     def agent_state(self, agent_id: str) -> dict[str, str]:
         return self.redis.hgetall(self.keys.agent(agent_id))
+
+    def end_calls(self, timeout: float = 15.0) -> None:
+        """Hang up every call Asterisk still has and wait until none is left, so the
+        controller's sessions end as after a real hang-up (records written, agents freed).
+
+        A test's SIPp peer stopped without a BYE leaves its channel up for ever (no RTP
+        timeout on the trunk); reset_agents() then emptied the calls' Redis state under a
+        session still holding a citizen, who stayed ``waiting`` outside the waiting set and
+        held a channel that later tests counted (the live load's drain) or met."""
+        try:
+            asterisk_process.cli(self.settings, "channel request hangup all", timeout=10)
+        except (asterisk_process.AsteriskError, subprocess.TimeoutExpired, OSError):
+            return  # Asterisk is not running (a test stopped it): no call to end
+
+        def none_left() -> bool:
+            out = asterisk_process.cli(self.settings, "core show channels count", timeout=10)
+            return any(line.split()[0] == "0" for line in out.splitlines() if "active channel" in line)
+
+        self.wait_for(none_left, timeout, "calls still up after hanging up all")
 
     def reset_agents(self) -> None:
         """Every agent logged out with a clean record, and no calls waiting."""

@@ -137,7 +137,7 @@ def test_a_citizen_who_presses_0_is_put_through_to_a_call_taker(fresh: Hotline, 
     number = unique("FU4-")
     fresh.agent_phone("2001")
     fresh.desk("log_in", "2001")
-    fresh.citizen_phone(hangup_after_ms=30000, digits="0", digit_delay_ms=10000)
+    phone = fresh.citizen_phone(hangup_after_ms=30000, digits="0", digit_delay_ms=10000)
     replied_case(cases, number, "13900004444")
     try:
         # the follow-up call's record says so, and the try counts as answered without a rating
@@ -152,6 +152,12 @@ def test_a_citizen_who_presses_0_is_put_through_to_a_call_taker(fresh: Hotline, 
                                               and r["source"] == "controller"), None), 60,
                                 "the citizen never reached a call taker:\n" + fresh.controller_log(tail=6000))
         assert (record["dnis"], record["outcome"], record["agent_id"]) == ("12349", "answered", "2001")
+        # the call taker follows up by hand now: no automated try rings the citizen again
+        # (with this test's 6-second retry one did, while they talked to the call taker)
+        [follow_up] = cases.follow_ups(number)
+        assert (follow_up.state, follow_up.attempts, follow_up.next_attempt_at) == ("scheduled", 1, None)
+        invites = [m for m in phone.messages().split("\n\n") if m.lstrip().startswith("INVITE sip:13900004444@")]
+        assert len(invites) == 1, phone.messages()[-3000:]
     finally:
         case = cases.get(number)
         if case is not None and case.state is not CaseState.CLOSED:

@@ -138,6 +138,21 @@ def test_an_answer_without_a_rating_is_retried_and_one_with_it_is_done() -> None
         after_attempt(follow_up, "voicemail", at(23, 11), TZ)
 
 
+def test_a_citizen_put_through_to_a_call_taker_is_not_called_again_by_the_dialler() -> None:
+    """The call taker they asked for follows up by hand; an automated retry would ring the
+    citizen while they talk to that call taker (it did, with a short retry, on real calls)."""
+    follow_up = schedule(replied(), at(23, 10), TZ)
+    assert follow_up is not None
+    handed = after_attempt(follow_up, "answered", at(23, 11), TZ, to_agent=True)
+    assert (handed.state, handed.attempts, handed.next_attempt_at, handed.last_outcome) == (
+        "scheduled", 1, None, "answered")
+    assert due([handed], at(26, 11), TZ) == []  # never due again by itself
+    by_hand = after_attempt(handed, "answered", at(23, 12), TZ, satisfied=True, solved=True)
+    assert (by_hand.state, by_hand.result) == ("done", "satisfied")
+    last_try = after_attempt(replace(follow_up, attempts=2), "answered", at(23, 11), TZ, to_agent=True)
+    assert last_try.state == "scheduled"  # answered: never "unreachable", whatever the count
+
+
 def test_the_attempts_come_from_the_rules() -> None:
     rules = replace(DEFAULT_FOLLOW_UP, attempts=1)
     follow_up = schedule(replied(), at(23, 10), TZ, rules)
