@@ -150,7 +150,8 @@ class Controller:
         self.router = router = RouterService(me, clock, live, config, agents, tasks, registry.deliver, s.router_tick,
                                              channels=ami.channel_names, redis_back=self._redis_back,
                                              orphans=dead_and_fallen, fallback_members=members.sync)
-        self.desk_events = desk_events = AgentEvents(live.agent)
+        self.desk_events = desk_events = AgentEvents(
+            live.agent, share=lambda agent_id, event: live.publish_desk_event(me, agent_id, event), tasks=tasks)
         self.phones = phones = PhoneWatch(agents, live, lambda: config.current.roster, tasks, ami.device_states)
 
         async def write_and_forget(record: Any, events: Any) -> None:
@@ -169,7 +170,7 @@ class Controller:
                            tasks=tasks, place_callback=callbacks.place, callbacks_enabled=callbacks.enabled,
                            three_party=rooms, agency_ring=s.agency_ring)
         listener = LiveListener(redis, keys, me, changed=self._changed, stop_ring=registry.stop_ring,
-                                deliver=registry.deliver)
+                                deliver=registry.deliver, desk=desk_events.deliver)
         self._writer, self._registry = writer, registry
 
         tasks.spawn(state_log.run(), "agent-state-log")

@@ -150,6 +150,10 @@ class LiveStore(Protocol):
         """Tell the owner's controller that the router gave the call to the agent."""
         ...
 
+    async def publish_desk_event(self, origin: str, agent_id: str, event: dict[str, Any]) -> None:
+        """Share an event for an agent's desk with every controller's event streams."""
+        ...
+
     # -- flags ----------------------------------------------------------------------------
     async def flags(self) -> dict[str, str]:
         """The operator switches that are set."""

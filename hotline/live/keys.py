@@ -72,6 +72,12 @@ class LiveKeys:
         """Pub/sub: commands to every controller (e.g. stop ringing an agent who paused)."""
         return f"{self.prefix}control"
 
+    @property
+    def desk(self) -> str:
+        """Pub/sub: events for an agent's desk (a three-party step, why an agency was not
+        reached), from the controller holding the call to every controller's event streams."""
+        return f"{self.prefix}desk"
+
     def owner(self, controller_id: str) -> str:
         """Pub/sub: assignments for the calls one controller holds."""
         return f"{self.prefix}owner:{controller_id}"

@@ -315,6 +315,11 @@ class LiveState:
     async def notify_changed(self) -> None:
         await self.redis.publish(self.changed_channel, "1")
 
+    async def publish_desk_event(self, origin: str, agent_id: str, event: dict[str, Any]) -> None:
+        """An event for one agent's desk, to the event streams every controller serves
+        (``origin``: the controller that produced it and already delivered it itself)."""
+        await self.redis.publish(self.keys.desk, json.dumps({"from": origin, "agent_id": agent_id, "event": event}))
+
     async def publish_assignment(self, owner: str, call_id: str, agent_id: str, relax_step: int = 0) -> None:
         message = {"call_id": call_id, "agent_id": agent_id, "relax_step": relax_step}
         await self.redis.publish(self.owner_channel(owner), json.dumps(message))

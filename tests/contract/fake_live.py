@@ -316,6 +316,10 @@ class InMemoryLiveState:
         await _round_trip()
         self._publish(self.owner_channel(owner), json.dumps(message))
 
+    async def publish_desk_event(self, origin: str, agent_id: str, event: dict[str, Any]) -> None:
+        await _round_trip()
+        self._publish(self._names.desk, json.dumps({"from": origin, "agent_id": agent_id, "event": event}))
+
     # -- flags ----------------------------------------------------------------------------
     async def flags(self) -> dict[str, str]:
         await _round_trip()

@@ -375,10 +375,13 @@ async def test_what_is_published(backend: Backend) -> None:
     await live.stop_ringing("1001")
     await live.publish_assignment("ctl-b", "c1", "1002", 2)
     await live.publish_assignment("ctl-a", "c2", "1003")
+    await live.publish_desk_event("ctl-a", "1002", {"kind": "three_party_notice", "reason": "busy"})
     published = await backend.published()
     assert published == [CHANGED, ("control", "stop-ring 1001"),
                          ("owner:ctl-b", '{"call_id": "c1", "agent_id": "1002", "relax_step": 2}'),
-                         ("owner:ctl-a", '{"call_id": "c2", "agent_id": "1003", "relax_step": 0}')]
+                         ("owner:ctl-a", '{"call_id": "c2", "agent_id": "1003", "relax_step": 0}'),
+                         ("desk", '{"from": "ctl-a", "agent_id": "1002", "event": '
+                                  '{"kind": "three_party_notice", "reason": "busy"}}')]
     assert parse_assignment(published[2][1]) == ("c1", "1002", 2)
 
 
