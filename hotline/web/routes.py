@@ -25,9 +25,13 @@ from starlette.exceptions import HTTPException
 from hotline.api.config import ApiConfig
 
 STATIC = Path(__file__).resolve().parent / "static"
-PAGE = "desk.html"
-WALL_PAGE = "wall.html"  # the supervisors' wallboard at ``/wall``
-REVIEW_PAGE = "review.html"  # the supervisors' recordings review and quality checks at ``/review``
+# path -> (the page's file, whether its modules are served under the path too, what it is)
+PAGES = {
+    "desk": ("desk.html", True, "The call taker's desk (坐席工作台)."),
+    "wall": ("wall.html", True, "The supervisors' live wallboard (监控大屏; ``?big=1``: the wall display's mode)."),
+    "review": ("review.html", True, "The supervisors' recordings review (录音质检): find a call, play it, check it."),
+    "agency": ("agency.html", False, "The agencies' page: their own cases (its modules are served under /desk/)."),
+}
 TYPES = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
@@ -64,46 +68,24 @@ def static_file(name: str, request: Request) -> Response:
 
 
 def router(_config: ApiConfig) -> APIRouter:
-    """The desk's routes; include it without the API's prefix."""
+    """The pages' routes (``PAGES``); include it without the API's prefix."""
     r = APIRouter(include_in_schema=False)
-
-    @r.api_route("/desk", methods=["GET", "HEAD"])
-    @r.api_route("/desk/", methods=["GET", "HEAD"])
-    def page(request: Request) -> Response:
-        """The single page."""
-        return static_file(PAGE, request)
-
-    @r.api_route("/desk/{name}", methods=["GET", "HEAD"])
-    def asset(name: str, request: Request) -> Response:
-        """A module, the style sheet, the pause reasons' labels, the icon."""
-        return static_file(name, request)
-
-    @r.api_route("/wall", methods=["GET", "HEAD"])
-    @r.api_route("/wall/", methods=["GET", "HEAD"])
-    def wall_page(request: Request) -> Response:
-        """The supervisors' live wallboard (监控大屏; ``?big=1``: the wall display's mode)."""
-        return static_file(WALL_PAGE, request)
-
-    @r.api_route("/wall/{name}", methods=["GET", "HEAD"])
-    def wall_asset(name: str, request: Request) -> Response:
-        """The wallboard's modules and style sheet (the same folder as the desk's)."""
-        return static_file(name, request)
-
-    @r.api_route("/review", methods=["GET", "HEAD"])
-    @r.api_route("/review/", methods=["GET", "HEAD"])
-    def review_page(request: Request) -> Response:
-        """The supervisors' recordings review (录音质检): find a call, play it, check it."""
-        return static_file(REVIEW_PAGE, request)
-
-    @r.api_route("/review/{name}", methods=["GET", "HEAD"])
-    def review_asset(name: str, request: Request) -> Response:
-        """The review page's modules and style sheet (the same folder as the desk's)."""
-        return static_file(name, request)
-
-    @r.api_route("/agency", methods=["GET", "HEAD"])
-    @r.api_route("/agency/", methods=["GET", "HEAD"])
-    def agency_page(request: Request) -> Response:
-        """The agencies' page: their own cases (its modules are served under /desk/)."""
-        return static_file("agency.html", request)
-
+    for path, (page, assets, what) in PAGES.items():
+        _page_routes(r, path, page, assets, what)
     return r
+
+
+def _page_routes(r: APIRouter, path: str, page: str, assets: bool, what: str) -> None:
+    """``/<path>`` (and ``/<path>/``) answer the page; with ``assets``, ``/<path>/<name>`` any
+    file of the one ``static/`` folder (modules, style sheets, labels, the icon)."""
+    def page_route(request: Request) -> Response:
+        return static_file(page, request)
+
+    def asset_route(name: str, request: Request) -> Response:
+        return static_file(name, request)
+
+    page_route.__doc__ = what
+    for url in (f"/{path}", f"/{path}/"):
+        r.add_api_route(url, page_route, methods=["GET", "HEAD"], name=f"{path}_page")
+    if assets:
+        r.add_api_route(f"/{path}/{{name}}", asset_route, methods=["GET", "HEAD"], name=f"{path}_asset")

@@ -125,6 +125,31 @@ def test_the_page_and_its_files_have_their_types_and_a_self_only_policy() -> Non
     assert_nothing_inline(got["/desk"].text, "/desk/desk.js")
 
 
+def test_every_page_is_served_at_its_path_with_its_own_file() -> None:
+    """The four pages of hotline/web/routes.py's PAGES: each path answers its page, with and
+    without the slash, and HEAD too; the agencies' page has no files of its own."""
+    app = make_app(desk_world().deps())
+    pages = {"/desk": "desk.js", "/wall": "wall.js", "/review": "review.js", "/agency": "agency.js"}
+    got = fetch(app, [u for p in pages for u in (p, p + "/")] + ["/wall/wall.css", "/review/review.css",
+                                                                   "/agency/agency.js", "/walls"])
+    for path, module in pages.items():
+        for url in (path, path + "/"):
+            assert got[url].status_code == 200 and got[url].headers["content-type"].startswith("text/html")
+            assert module in got[url].text, (url, module)
+    assert_served(got, {"/wall/wall.css": "text/css", "/review/review.css": "text/css"})
+    assert_not_found(got, ["/agency/agency.js", "/walls"])
+    import asyncio
+
+    import httpx
+
+    async def head() -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://page.test") as http:
+            return await http.head("/review")
+
+    answer = asyncio.run(head())
+    assert answer.status_code == 200 and answer.content == b"" and answer.headers["etag"]
+
+
 # -- in the browser -------------------------------------------------------------------------------
 
 def test_an_agent_takes_a_call_from_ring_to_wrap_up_with_a_three_party_call(serve, new_page) -> None:
