@@ -205,6 +205,21 @@ export class PageShell {
     $('username').focus();
   }
 
+  /** A supervisors' page's gate (the wallboard, the review): the header names the user; a
+   * user whose role is not in ``roles`` gets the "not your page" card. Whether the page opens. */
+  admit(me, roles) {
+    this.sayWho(me);
+    if (roles.has(me.role)) return true;
+    this.showOther(me.role);
+    $('sign-out').focus();
+    return false;
+  }
+
+  /** The header's user and role (again after a language switch); nobody signed in: nothing. */
+  sayWho(me) {
+    if (me) setText($('who'), t('who_staff', { user: me.username, role: t(`role_${me.role}`) }));
+  }
+
   /** The page is not for the user's ``role``: it says so. */
   showOther(role) {
     setText($('other-text'), t('other_text', { role: t(`role_${role}`) }));

@@ -102,12 +102,7 @@ function boot() {
 
 async function enter(me) {
   S.me = me;
-  setText($('who'), t('who_staff', { user: me.username, role: t(`role_${me.role}`) }));
-  if (!STAFF.has(me.role)) {
-    shell.showOther(me.role);
-    $('sign-out').focus();
-    return;
-  }
+  if (!shell.admit(me, STAFF)) return;
   shell.view('review');
   fillFilters();
   loadLines();
@@ -493,7 +488,7 @@ async function submitCheck(event) {
 /** After the language button (page-shell.js switched the language and the page's fixed words). */
 function relabel() {
   if (!S.me) return;
-  setText($('who'), t('who_staff', { user: S.me.username, role: t(`role_${S.me.role}`) }));
+  shell.sayWho(S.me);
   renderLineOptions($('f-line').value);
   renderList();
   if (S.selected) renderDetail();
