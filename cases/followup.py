@@ -34,6 +34,7 @@ The rules:
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta, tzinfo
@@ -89,6 +90,24 @@ class PacingRules:
 
 DEFAULT_FOLLOW_UP = FollowUpRules()
 DEFAULT_PACING = PacingRules()
+
+
+# -- the follow-up call's id ------------------------------------------------------------------
+
+_CALL_ID = re.compile(r"fu\d+-\d+-(?P<case>[A-Za-z0-9][A-Za-z0-9-]{0,100})")
+
+
+def call_id_of(case_number: str, attempt: int, now: float) -> str:
+    """The Asterisk channel id (Uniqueid) of a follow-up try: ``fu<ms>-<attempt>-<case>``.
+    The same channel becomes an inbound call when the citizen asks for a call taker, so its
+    id tells that call's session (on any controller) whose follow-up the call taker now owns."""
+    return f"fu{int(now * 1000)}-{attempt}-{case_number}"[:120]
+
+
+def case_of_call(call_id: str) -> str | None:
+    """The case number a follow-up try's channel id carries (``call_id_of``), else None."""
+    m = _CALL_ID.fullmatch(call_id)
+    return m.group("case") if m else None
 
 
 # -- due, and when --------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import httpx
 
 from agents.state import (AgentRecord, AgentState, Event, ForceLogOut, IllegalTransition, LogIn, LogOut, Pause,
                           Unpause, apply)
+from hotline.api.cases_memory import InMemoryCases
 from hotline.api.config import ApiConfig
 from hotline.api.deps import ApiDeps
 from hotline.api.passwords import Passwords
@@ -254,6 +255,7 @@ class World:
     local_now: datetime = MONDAY_10
     config: ApiConfig = field(default_factory=ApiConfig)
     passwords: Passwords = field(default_factory=Passwords.fast_for_tests)
+    cases: InMemoryCases = field(default_factory=InMemoryCases.shipped)  # cases after the call, with the shipped rules
 
     def __post_init__(self) -> None:
         self.agents = self.agents or FakeAgentDesk(ROSTER, self.clock)
@@ -262,7 +264,8 @@ class World:
     def deps(self) -> ApiDeps:
         return ApiDeps(agents=self.agents, calls=self.calls, events=self.events, users=self.users,
                        directory=lambda: self.directory, roster_ids=lambda: ROSTER, config=self.config,
-                       passwords=self.passwords, clock=self.clock, local_now=lambda: self.local_now)
+                       passwords=self.passwords, clock=self.clock, local_now=lambda: self.local_now,
+                       cases=self.cases)
 
     def add_user(self, username: str, role: str, password: str = "password-xxxx",
                  agent_id: str | None = None) -> None:

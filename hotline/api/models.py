@@ -127,6 +127,8 @@ class CallOut(BaseModel):
     wait_seconds: float | None = Field(default=None, description="in line, from queueing to the answer")
     ivr_path: list[dict[str, Any]] = Field(default_factory=list, description="menus passed and keys pressed")
     repeat_calls: int = Field(default=0, description="the citizen's calls in the last 30 days")
+    follow_up_case: str | None = Field(default=None, description="the case whose follow-up call (回访) the citizen "
+                                       "left to talk to a call taker: its answer is the call taker's to record")
     allowed: list[str] = Field(default_factory=list, description="three-party operations allowed now")
     three_party: ThreePartyOut | None = None
 
@@ -141,6 +143,7 @@ class CallOut(BaseModel):
                    wait_seconds=view.get("wait_seconds"),
                    ivr_path=[dict(step) for step in view.get("ivr_path") or [] if isinstance(step, dict)],
                    repeat_calls=int(view.get("repeat_calls") or 0),
+                   follow_up_case=str(view["follow_up_case"]) if view.get("follow_up_case") else None,
                    allowed=[str(a) for a in view.get("allowed") or (three or {}).get("allowed") or []],
                    three_party=None if not three else ThreePartyOut(
                        state=str(three.get("state", "")), agency_id=three.get("agency_id"),

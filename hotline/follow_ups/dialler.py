@@ -30,7 +30,7 @@ from datetime import datetime
 from typing import Any, Awaitable, Callable
 
 from calls.records import CallEvent, CallRecord
-from cases.followup import FollowUp, LineFigures, Pacing, due, pacing
+from cases.followup import FollowUp, LineFigures, Pacing, call_id_of, due, pacing
 from cases.rules import CaseRules
 from hotline.api.ports_cases import Cases
 from hotline.asterisk.ami_events import OriginateResult
@@ -151,7 +151,7 @@ class FollowUpDialler:
         if not await self._cases.claim_attempt(case.case_number, now, now + rules.ring_seconds + LEASE_SECONDS):
             return 0  # another controller took it
         language = await self._language_of(case.call_id) if case.call_id else ""
-        attempt = Attempt(case.case_number, f"fu{int(now * 1000)}-{follow_up.attempts + 1}-{case.case_number}"[:120],
+        attempt = Attempt(case.case_number, call_id_of(case.case_number, follow_up.attempts + 1, now),
                           verdict.number, language or "zh", now, follow_up.attempts + 1, call_id=case.call_id)
         self.active[attempt.channel_id] = attempt
         self._started.append(self._at(now))

@@ -25,6 +25,7 @@ from calls import CallState
 from calls.model import QueuedCall
 from calls.records import CallEvent, CallRecord
 from calls.waiting import announcement_attrs
+from cases.followup import case_of_call
 from hotline.asterisk.agi_server import AgiChannel, ChannelGone
 from hotline.config import ConfigHolder
 from hotline.ports import (
@@ -157,10 +158,15 @@ class CallSession:
                 return
 
     def _screen(self) -> str:
-        """What the call taker's screen pop shows beyond the call's value: the IVR path and
-        the citizen's calls in the last 30 days (saved with the call, read by the desk)."""
-        return json.dumps({"ivr_path": list(self.record.ivr_path), "repeat_calls": self.record.repeat_calls},
-                          ensure_ascii=False, separators=(",", ":"), default=str)
+        """What the call taker's screen pop shows beyond the call's value: the IVR path, the
+        citizen's calls in the last 30 days and, for a citizen who asked for a call taker in a
+        follow-up call, that case (the call taker records the answer); saved with the call,
+        read by the desk."""
+        screen: dict[str, Any] = {"ivr_path": list(self.record.ivr_path), "repeat_calls": self.record.repeat_calls}
+        follow_up = case_of_call(self.call_id)
+        if follow_up:
+            screen["follow_up_case"] = follow_up
+        return json.dumps(screen, ensure_ascii=False, separators=(",", ":"), default=str)
 
     def _answered_now(self) -> None:
         """The agent answered (AMI DialEnd): the call is talking from now, as a survivor

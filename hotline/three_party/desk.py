@@ -67,6 +67,7 @@ class LiveCallDesk:
                 "queued_at": queued_at, "answered_at": answered_at,
                 "wait_seconds": max(0.0, answered_at - queued_at) if queued_at and answered_at else None,
                 "ivr_path": screen.get("ivr_path", []), "repeat_calls": int(screen.get("repeat_calls") or 0),
+                "follow_up_case": screen.get("follow_up_case") or None,
                 "allowed": room["allowed"] if room else (TWO_PARTY_ALLOWED if talking else []),
                 "three_party": room}
 

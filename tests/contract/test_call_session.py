@@ -10,6 +10,7 @@ tests/integration keep the end-to-end proofs.
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -167,6 +168,16 @@ async def test_a_call_to_an_idle_agent_is_answered_surveyed_and_stored(tmp_path:
     assert (await rig.agent("2001")).state is AgentState.WRAP_UP
     assert rig.kinds()[0] == "arrived" and "offered" in rig.kinds() and rig.kinds()[-1] == "ended"
     await rig.tasks.close()
+
+
+async def test_a_follow_up_try_put_through_names_its_case_in_the_screen_pop() -> None:
+    """The follow-up try's channel (its id from cases.followup.call_id_of) came into the
+    hotline: the screen saved for the desk names the case; any other call's does not."""
+    rig = Rig()
+    fu = FakeAgiChannel([], uniqueid="fu1800000000000-1-20261130-0042", caller="13800000001", dnis="12349",
+                        args=["12349"])
+    assert json.loads(rig.session(fu)._screen())["follow_up_case"] == "20261130-0042"
+    assert "follow_up_case" not in json.loads(rig.session(channel([]))._screen())
 
 
 async def test_ring_no_answer_counts_a_miss_and_the_call_goes_to_the_next_agent() -> None:

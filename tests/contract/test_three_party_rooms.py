@@ -13,6 +13,8 @@ the session's Dial at once.
 """
 from __future__ import annotations
 
+import json
+
 import asyncio
 import inspect
 import logging
@@ -700,6 +702,20 @@ async def test_after_a_hand_over_the_agents_next_call_is_their_current_call(worl
     assert current is not None and current["call_id"] == nxt and current["three_party"] is None
     view = await world.desk.consult(AGENT, nxt, WATER, (W1,))
     assert view["three_party"]["state"] == "consult_dialing"
+
+
+async def test_a_follow_up_call_put_through_shows_its_case_on_the_desk(world: World) -> None:
+    """The session saves the case of a follow-up try's channel in the screen (sessions/call.py
+    ``_screen``); the desk's view of the call gives it to the call taker, who records the answer."""
+    fu = "fu1800000000000-1-20261130-0042"
+    await world.talking(fu)
+    await world.live.save_call("ctl-a", {"call_id": fu, "screen": json.dumps(
+        {"ivr_path": [], "repeat_calls": 1, "follow_up_case": "20261130-0042"})})
+    current = await world.desk.current_call(AGENT)
+    assert current is not None and (current["call_id"], current["follow_up_case"]) == (fu, "20261130-0042")
+    await world.talking()                                  # any other call: no case
+    current = await world.desk.current_call(AGENT)
+    assert current is not None and current["follow_up_case"] is None
 
 
 async def test_a_call_taker_held_for_a_blind_transfer_still_has_the_call(world: World) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from cases.followup import (DEFAULT_FOLLOW_UP, DEFAULT_PACING, FollowUp, FollowUpRules, LineFigures, Pacing,
                             PacingRules, QuietPeriod, after_attempt, after_change, cancels, case_events, due,
-                            next_allowed, pacing, quiet_at, reason_for, sampled, schedule)
+                            next_allowed, pacing, quiet_at, reason_for, sampled, schedule, call_id_of, case_of_call)
 from cases.lifecycle import (Accept, Case, CaseState, Close, FollowUpDone, FollowUpUnreachable, HandleDirectly,
                              Reply, Transfer, apply, open_case)
 from workorders import FOLDER
@@ -253,3 +253,12 @@ def test_follow_up_rules_defaults_are_the_documented_ones() -> None:
         after_reply=True, direct_sample_percent=10.0, delay_minutes=60, window_hours=72.0,
         quiet=(QuietPeriod(time(21, 0), time(8, 30)), QuietPeriod(time(12, 0), time(13, 30))), attempts=3,
         retry_after_minutes=120)
+
+
+def test_a_follow_up_tries_channel_id_names_its_case_and_no_other_call_does() -> None:
+    channel = call_id_of("20261130-0042", 2, 1_800_000_000.123)
+    assert channel == "fu1800000000123-2-20261130-0042"
+    assert case_of_call(channel) == "20261130-0042"
+    for other in ("1796055645.0", "hotline-itest-1796055645.0", "fu-1-x", "fu12-x-20261130", "fu1-2-", "fu1-2-a b",
+                  "fu1-2-../x", "xfu1-2-C1"):
+        assert case_of_call(other) is None, other

@@ -287,6 +287,67 @@ def test_a_busy_agency_and_a_closed_one_are_told(serve, new_page) -> None:
     expect(page.locator("#notice")).to_be_hidden()
 
 
+def replied_case_put_through(world: World, number: str, caller: str) -> None:
+    """A case transferred to the water company and replied to, whose automated follow-up
+    call (回访) the citizen left for a call taker (the dialler's try, recorded as such)."""
+    import asyncio
+    import concurrent.futures
+    import dataclasses
+
+    from cases.lifecycle import Accept, Reply
+    from tests.fakes_api import DIRECTORY
+    from workorders.config import load_work_order_config
+    from workorders.model import WorkOrder, validate
+
+    config = load_work_order_config(DIRECTORY)
+    now = world.clock()
+    draft: dict[str, Any] = {"call_id": "call-fu", "caller": caller, "agent_id": "1002",
+                             "now": datetime.fromtimestamp(now, config.calendar.tz), "category": "04.01.01",
+                             "request": "经十路123号停水两天", "district": "lixia", "handling": "transferred",
+                             "agency_id": "water"}
+    order = validate(draft, config.taxonomy, DIRECTORY, config.districts, config.calendar)
+    assert isinstance(order, WorkOrder), order
+
+    async def steps() -> None:
+        await world.cases.open_case_for(dataclasses.replace(order, case_number=number))
+        await world.cases.act(number, Accept(), now, "water-desk", agency_id="water")
+        await world.cases.act(number, Reply("阀门已更换，已恢复供水"), now, "water-desk", agency_id="water")
+        await world.cases.record_attempt(number, "answered", now, to_agent=True)
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # the browser's loop runs in this thread
+        pool.submit(asyncio.run, steps()).result(10)
+
+
+def test_a_follow_up_call_put_through_shows_its_case_and_the_answer_is_recorded(serve, new_page) -> None:
+    """The citizen pressed 0 in the automated follow-up call: the call taker sees the case on
+    the screen pop and records the citizen's answer there; the case closes (satisfied)."""
+    import asyncio
+
+    number = "20261130-0042"
+    world = desk_world()
+    replied_case_put_through(world, number, "13800000002")
+    server = serve(world)
+    page = new_page()
+    log_in(page, server)
+    page.click("#btn-login")
+    expect(page.locator("#state-badge")).to_have_text("就绪")
+    expect(page.locator("#follow-up-box")).to_be_hidden()
+    server.do(ring, world, "1001", "fu1800000000000-1-" + number, "13800000002", follow_up_case=number)
+    server.do(world.calls.calls["1001"].update, {"follow_up_case": number})
+    server.do(answer, world, "1001")
+    expect(page.locator("#phase")).to_have_text("通话中")
+    expect(page.locator("#follow-up-text")).to_contain_text(f"回访转人工：案件 {number}")
+    shot(page, "follow-up")
+    page.check("#fu-solved")
+    page.click("#fu-satisfied")
+    expect(page.locator("#follow-up-status")).to_have_text(f"回访结果已记录（案件 {number}）")
+    expect(page.locator("#fu-unsatisfied")).to_be_disabled()
+    [follow_up] = asyncio.run_coroutine_threadsafe(world.cases.follow_ups(number), server.loop).result(5)
+    assert (follow_up.state, follow_up.result, follow_up.solved) == ("done", "satisfied", True)
+    case = asyncio.run_coroutine_threadsafe(world.cases.get(number), server.loop).result(5)
+    assert case is not None and case.state.value == "closed"
+
+
 def test_an_agents_page_never_shows_another_agents_call(serve, new_page) -> None:
     server = serve()
     world = server.world

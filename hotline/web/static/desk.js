@@ -24,7 +24,7 @@ const POLL_SLOW = 15000;
 const STREAM_KINDS = ['agent_state', 'call', 'three_party', 'three_party_notice', 'session_ended', 'message'];
 // Screen-pop fields a call event may carry (the call record's names, calls/records.py).
 const POP_KEYS = ['caller', 'dnis', 'queue', 'language', 'ivr_path', 'wait_seconds', 'queued_at', 'arrived_at',
-  'answered_at', 'repeat_calls'];
+  'answered_at', 'repeat_calls', 'follow_up_case'];
 
 const api = new Api();
 const S = {
@@ -48,6 +48,7 @@ const S = {
   again: false,
   said: { phase: 'idle', callId: null, state: null },
   wrapNote: false,
+  followUps: new Map(), // case number -> the answer recorded from this desk ('' while it is sent)
 };
 let panels = null;
 const shell = new PageShell(api, {
@@ -147,6 +148,7 @@ function stopDesk() {
     said: { phase: 'idle', callId: null, state: null }, wrapNote: false, pollDue: null,
   });
   S.extras.clear();
+  S.followUps.clear();
 }
 
 // -- pause reasons ------------------------------------------------------------------------------
@@ -466,6 +468,7 @@ function renderCall() {
   if (wrapUntil !== null) setText($('wrap-note'), t('wrap_ready_note', { time: timeOfDay(wrapUntil) }));
   show($('no-call'), !pop);
   show($('pop'), Boolean(pop));
+  renderFollowUp(pop);
   $('call-card').dataset.phase = phase;
   if (!pop) return;
   setText($('pop-caller'), pop.caller || t('unknown'));
@@ -477,6 +480,37 @@ function renderCall() {
   setText(repeatNode, repeat === null || repeat === undefined ? t('unknown')
     : t('repeat_value', { n: repeat }) + (repeat > 0 ? ` · ${t('repeat_flag')}` : ''));
   repeatNode.classList.toggle('flag', Boolean(repeat));
+}
+
+/** A citizen who asked for a call taker in a follow-up call (回访): the case, and the two
+ * answers the call taker records for it (POST /cases/<n>/follow-up); once recorded, says so. */
+function renderFollowUp(pop) {
+  const number = pop && pop.follow_up_case;
+  show($('follow-up-box'), Boolean(number));
+  if (!number) return;
+  setText($('follow-up-text'), t('fu_text', { case: number }));
+  const recorded = S.followUps.get(number);
+  for (const id of ['fu-satisfied', 'fu-unsatisfied', 'fu-solved']) $(id).disabled = recorded !== undefined;
+  if (recorded) setText($('follow-up-status'), t('fu_saved', { case: number }));
+  else if (recorded === undefined) setText($('follow-up-status'), '');
+}
+
+async function recordFollowUp(satisfied) {
+  const number = S.shown && S.shown.follow_up_case;
+  if (!number || S.followUps.has(number)) return;
+  S.followUps.set(number, '');
+  render();
+  let failed = null;
+  try {
+    await api.post(`/cases/${encodeURIComponent(number)}/follow-up`,
+      { outcome: 'answered', satisfied, solved: $('fu-solved').checked });
+    S.followUps.set(number, satisfied ? 'satisfied' : 'unsatisfied');
+  } catch (err) {
+    S.followUps.delete(number);
+    failed = err;
+  }
+  render();
+  if (failed) setText($('follow-up-status'), errorText(failed));
 }
 
 function renderThree() {
@@ -583,6 +617,8 @@ function wire() {
   $('pause-reason').addEventListener('change', render);
   $('btn-logout').addEventListener('click', () => agentAction('logout'));
   $('agency-q').addEventListener('input', searchAgencies);
+  $('fu-satisfied').addEventListener('click', () => recordFollowUp(true));
+  $('fu-unsatisfied').addEventListener('click', () => recordFollowUp(false));
   for (const button of document.querySelectorAll('#ops [data-op]')) {
     button.addEventListener('click', () => operate(button.dataset.op));
   }
