@@ -488,6 +488,11 @@ function renderFollowUp(pop) {
   const number = pop && pop.follow_up_case;
   show($('follow-up-box'), Boolean(number));
   if (!number) return;
+  const box = $('follow-up-box');
+  if (box.dataset.case !== number) { // another case: nothing of the last one's answer stays ticked
+    box.dataset.case = number;
+    $('fu-solved').checked = false;
+  }
   setText($('follow-up-text'), t('fu_text', { case: number }));
   const recorded = S.followUps.get(number);
   for (const id of ['fu-satisfied', 'fu-unsatisfied', 'fu-solved']) $(id).disabled = recorded !== undefined;
